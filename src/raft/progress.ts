@@ -23,6 +23,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
+  /** The highest commit index sent to this follower (in an append or heartbeat). */
+  sentCommit = 0;
   /** In Probe state: an append is outstanding, wait for its answer (or a heartbeat) first. */
   msgAppFlowPaused = false;
   isLearner: boolean;
@@ -39,6 +41,15 @@ export class Progress {
     this.pendingSnapshot = 0;
     this.state = state;
     this.inflights.reset();
+  }
+
+  /** Forgets everything learned under an earlier leader: probe again from `next`. */
+  resetForNewTerm(next: number, match: number): void {
+    this.resetState(ProgressState.Probe);
+    this.match = match;
+    this.next = next;
+    this.recentActive = false;
+    this.sentCommit = 0;
   }
 
   becomeProbe(): void {
@@ -75,6 +86,18 @@ export class Progress {
     }
   }
 
+  recordSentCommit(commit: number): void {
+    if (commit > this.sentCommit) this.sentCommit = commit;
+  }
+
+  /**
+   * Whether the follower may not know the commit index `committed` yet and holds entries it
+   * would apply: then an (empty) append is worth sending rather than waiting for a heartbeat.
+   */
+  canBumpCommit(committed: number): boolean {
+    return committed > this.sentCommit && this.sentCommit < this.next - 1;
+  }
+
   /** The follower acknowledged `index`. Returns whether that was news. */
   maybeUpdate(index: number): boolean {
     let updated = false;
@@ -95,11 +118,12 @@ export class Progress {
     if (this.state === ProgressState.Replicate) {
       if (rejected <= this.match) return false;
       this.next = this.match + 1;
-      return true;
+    } else {
+      if (this.next - 1 !== rejected) return false;
+      this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1);
+      this.msgAppFlowPaused = false;
     }
-    if (this.next - 1 !== rejected) return false;
-    this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1);
-    this.msgAppFlowPaused = false;
+    this.sentCommit = Math.min(this.sentCommit, this.next - 1);
     return true;
   }
 

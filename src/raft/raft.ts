@@ -216,6 +216,7 @@ export class Raft {
     for (const entry of entries) bytes += entryBytes(entry);
     this.send({ type: MessageType.App, to, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
     progress.sentEntries(entries.length, bytes);
+    progress.recordSentCommit(this.log.committed);
     return true;
   }
 
@@ -247,6 +248,7 @@ export class Raft {
     const progress = this.tracker.progress.get(to);
     // A follower may not have the entries up to our commit index yet: never tell it more than it holds.
     const commit = Math.min(progress?.match ?? 0, this.log.committed);
+    progress?.recordSentCommit(commit);
     this.send({ type: MessageType.Heartbeat, to, commit, readRound });
   }
 
@@ -279,11 +281,7 @@ export class Raft {
     this.tracker.resetVotes();
     const next = this.log.lastIndex() + 1;
     for (const [id, progress] of this.tracker.progress) {
-      progress.match = 0;
-      progress.next = next;
-      progress.becomeProbe();
-      progress.next = next;
-      if (id === this.id) progress.match = this.log.durableLastIndex();
+      progress.resetForNewTerm(next, id === this.id ? this.log.durableLastIndex() : 0);
     }
     this.pendingConfIndex = 0;
     this.uncommittedBytes = 0;
@@ -638,7 +636,6 @@ export class Raft {
       }
       return;
     }
-    const wasPaused = progress.isPaused();
     if (!progress.maybeUpdate(m.index)) return;
     if (progress.state === ProgressState.Probe) {
       progress.becomeReplicate();
@@ -651,10 +648,11 @@ export class Raft {
     }
     if (this.maybeCommit()) {
       this.onCommitAdvanced();
-    } else if (wasPaused) {
-      this.maybeSendAppend(m.from, false);
+    } else if (progress.canBumpCommit(this.log.committed)) {
+      // Tell the follower the commit index now rather than at the next heartbeat.
+      this.maybeSendAppend(m.from, true);
     }
-    // Keep the pipeline full while there is something to send.
+    // The window may have opened by more than one message: keep the pipeline full.
     while (this.maybeSendAppend(m.from, false)) {
       // each call sends one message
     }
