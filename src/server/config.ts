@@ -1,0 +1,54 @@
+// What one member needs to know to start: the same settings etcd takes, already validated.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly trustedCaFile: string | null;
+  /** Refuse clients (or peers) without a certificate signed by trustedCaFile. */
+  readonly clientCertAuth: boolean;
+}
+
+export interface ClusterMemberSpec {
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+}
+
+export interface ServerConfig {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly listenClientUrls: readonly string[];
+  readonly advertiseClientUrls: readonly string[];
+  readonly listenPeerUrls: readonly string[];
+  readonly initialAdvertisePeerUrls: readonly string[];
+  /** From --initial-cluster: only consulted when the data dir is empty. */
+  readonly initialCluster: readonly ClusterMemberSpec[];
+  readonly initialClusterState: 'new' | 'existing';
+  readonly initialClusterToken: string;
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  readonly snapshotCount: number;
+  readonly quotaBackendBytes: number;
+  readonly maxRequestBytes: number;
+  readonly logLevel: LogLevel;
+  readonly clientTls: TlsFiles | null;
+  readonly peerTls: TlsFiles | null;
+}
+
+export const configDefaults = {
+  name: 'default',
+  listenClientUrls: ['http://localhost:2379'],
+  advertiseClientUrls: ['http://localhost:2379'],
+  listenPeerUrls: ['http://localhost:2380'],
+  initialAdvertisePeerUrls: ['http://localhost:2380'],
+  initialClusterState: 'new',
+  initialClusterToken: 'etcd-cluster',
+  heartbeatIntervalMs: 100,
+  electionTimeoutMs: 1000,
+  snapshotCount: 10_000,
+  /** etcd's default when the flag is 0: 2 GiB. */
+  quotaBackendBytes: 2 * 1024 * 1024 * 1024,
+  maxRequestBytes: 1_572_864,
+  logLevel: 'info',
+} as const;
