@@ -1,0 +1,118 @@
+// One error class per failure, each with a stable `code`, so callers branch on the class or the code
+// and never on message text. Errors that cross the wire travel as a gRPC status whose details start
+// with the code (see `service.ts`), so the sending side can log the receiver's reason.
+
+export const TransportErrorCode = {
+  InvalidOptions: 'TRANSPORT_INVALID_OPTIONS',
+  InvalidPeerUrl: 'TRANSPORT_INVALID_PEER_URL',
+  TlsConfig: 'TRANSPORT_TLS_CONFIG',
+  ListenFailed: 'TRANSPORT_LISTEN_FAILED',
+  Stopped: 'TRANSPORT_STOPPED',
+  PeerIsSelf: 'TRANSPORT_PEER_IS_SELF',
+  PeerNotFound: 'TRANSPORT_PEER_NOT_FOUND',
+  ClusterIdMismatch: 'TRANSPORT_CLUSTER_ID_MISMATCH',
+  MemberIdMismatch: 'TRANSPORT_MEMBER_ID_MISMATCH',
+  MissingStreamHeader: 'TRANSPORT_MISSING_STREAM_HEADER',
+  MessageTooLarge: 'TRANSPORT_MESSAGE_TOO_LARGE',
+  SnapshotTooLarge: 'TRANSPORT_SNAPSHOT_TOO_LARGE',
+  SnapshotStreamMalformed: 'TRANSPORT_SNAPSHOT_STREAM_MALFORMED',
+} as const;
+export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
+
+export class TransportError extends Error {
+  readonly code: TransportErrorCode;
+  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+export class InvalidTransportOptionsError extends TransportError {
+  constructor(message: string) {
+    super(TransportErrorCode.InvalidOptions, `transport: invalid options: ${message}`);
+  }
+}
+
+/** A listen or peer URL that is not `http(s)://host:port`. */
+export class InvalidPeerUrlError extends TransportError {
+  readonly url: string;
+  constructor(url: string, reason: string) {
+    super(TransportErrorCode.InvalidPeerUrl, `transport: invalid peer url ${JSON.stringify(url)}: ${reason}`);
+    this.url = url;
+  }
+}
+
+/** TLS was asked for but cannot be set up (missing or unreadable files, https without certificates). */
+export class TlsConfigError extends TransportError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(TransportErrorCode.TlsConfig, `transport: tls: ${message}`, options);
+  }
+}
+
+/** The listener could not bind (address in use, unknown host...); the cause says why. */
+export class ListenFailedError extends TransportError {
+  constructor(target: string, cause: unknown) {
+    super(TransportErrorCode.ListenFailed, `transport: cannot listen on ${target}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+export class TransportStoppedError extends TransportError {
+  constructor() {
+    super(TransportErrorCode.Stopped, 'transport: stopped');
+  }
+}
+
+export class PeerIsSelfError extends TransportError {
+  constructor(id: number) {
+    super(TransportErrorCode.PeerIsSelf, `transport: member ${id} cannot be its own peer`);
+  }
+}
+
+export class PeerNotFoundError extends TransportError {
+  constructor(id: number) {
+    super(TransportErrorCode.PeerNotFound, `transport: peer ${id} not found`);
+  }
+}
+
+/** The other side belongs to another cluster: refused, so clusters never mix their logs. */
+export class ClusterIdMismatchError extends TransportError {
+  constructor(expected: number, actual: number) {
+    super(TransportErrorCode.ClusterIdMismatch, `cluster id mismatch: expected ${expected}, got ${actual}`);
+  }
+}
+
+/** A peer URL leads to another member than the one it was configured for. */
+export class MemberIdMismatchError extends TransportError {
+  constructor(expected: number, actual: number) {
+    super(TransportErrorCode.MemberIdMismatch, `member id mismatch: expected ${expected}, got ${actual}`);
+  }
+}
+
+/** A stream arrived without the metadata every raftkv peer stream carries. */
+export class MissingStreamHeaderError extends TransportError {
+  constructor(key: string) {
+    super(TransportErrorCode.MissingStreamHeader, `missing or invalid stream header ${key}`);
+  }
+}
+
+/** One message does not fit in a frame (`frameBytesMax`); it is dropped, never sent. */
+export class MessageTooLargeError extends TransportError {
+  constructor(estimatedBytes: number, frameBytesMax: number) {
+    super(TransportErrorCode.MessageTooLarge, `message of ~${estimatedBytes} bytes exceeds frameBytesMax ${frameBytesMax}`);
+  }
+}
+
+/** A snapshot larger than the receiver's `snapshotBytesMax`: refused before it is reassembled. */
+export class SnapshotTooLargeError extends TransportError {
+  constructor(bytes: number, snapshotBytesMax: number) {
+    super(TransportErrorCode.SnapshotTooLarge, `snapshot of ${bytes} bytes exceeds snapshotBytesMax ${snapshotBytesMax}`);
+  }
+}
+
+/** A snapshot stream that is not one header followed by exactly the announced number of bytes. */
+export class SnapshotStreamMalformedError extends TransportError {
+  constructor(reason: string) {
+    super(TransportErrorCode.SnapshotStreamMalformed, `malformed snapshot stream: ${reason}`);
+  }
+}

@@ -1,0 +1,83 @@
+// What the member process configures, the defaults, and their validation (done once, up front, so
+// a bad limit fails at startup rather than on the first message).
+
+import { constants as bufferConstants } from 'node:buffer';
+import type { Message } from '../raft/index.js';
+import type { PeerTlsOptions } from './credentials.js';
+import { InvalidTransportOptionsError } from './errors.js';
+import { silentLogger, type TransportLogger } from './log.js';
+
+const MiB = 1024 * 1024;
+
+export const transportDefaults = {
+  /** etcd's stream buffer size: enough for bursts of appends and heartbeats to a slow peer. */
+  queueMessagesMax: 4096,
+  /**
+   * The gRPC max send and receive message length, for both RPCs. Raft appends are bounded by
+   * `messageBytesMax` (1 MiB by default), so 16 MiB leaves room for batches and big entries.
+   */
+  frameBytesMax: 16 * MiB,
+  snapshotChunkBytes: 1 * MiB,
+  /** etcd's default backend quota; a larger snapshot is refused before it is reassembled. */
+  snapshotBytesMax: 2048 * MiB,
+  reconnectDelayMs: { initial: 50, max: 2_000 },
+} as const;
+
+export interface TransportOptions {
+  memberId: number;
+  /** Every stream carries it; a peer from another cluster is refused. */
+  clusterId: number;
+  logger?: TransportLogger;
+  tls?: PeerTlsOptions;
+  /** Per peer. Beyond it, messages for that peer are dropped, counted and logged. */
+  queueMessagesMax?: number;
+  /** The largest gRPC message sent or accepted: a batch of messages, or a snapshot chunk. */
+  frameBytesMax?: number;
+  /** Snapshots are streamed in chunks of this size. */
+  snapshotChunkBytes?: number;
+  /** The largest snapshot this member reassembles; bigger ones are refused. */
+  snapshotBytesMax?: number;
+  /** Delay before reconnecting to a peer: doubles per failed attempt from `initial` up to `max`. */
+  reconnectDelayMs?: { initial: number; max: number };
+  /** Inbound messages, for the local RawNode.step. */
+  onMessages(messages: Message[]): void;
+  /** A peer could not be reached (a stream failed, or messages for it were dropped): RawNode.reportUnreachable. */
+  onUnreachable(peerId: number): void;
+  /** A MsgSnap was fully delivered (true) or failed (false): RawNode.reportSnapshot. */
+  onSnapshotStatus(peerId: number, ok: boolean): void;
+}
+
+export interface TransportSettings {
+  readonly memberId: number;
+  readonly clusterId: number;
+  readonly logger: TransportLogger;
+  readonly queueMessagesMax: number;
+  readonly frameBytesMax: number;
+  readonly snapshotChunkBytes: number;
+  readonly snapshotBytesMax: number;
+  readonly reconnectDelayMs: { readonly initial: number; readonly max: number };
+}
+
+function requireCount(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidTransportOptionsError(`${name} must be an integer in [${min}, ${max}], got ${value}`);
+  }
+  return value;
+}
+
+export function resolveSettings(options: TransportOptions): TransportSettings {
+  const frameBytesMax = requireCount('frameBytesMax', options.frameBytesMax ?? transportDefaults.frameBytesMax, 64 * 1024, 2 ** 31 - 1);
+  const delay = options.reconnectDelayMs ?? transportDefaults.reconnectDelayMs;
+  const initialDelay = requireCount('reconnectDelayMs.initial', delay.initial, 1);
+  return {
+    memberId: requireCount('memberId', options.memberId, 1),
+    clusterId: requireCount('clusterId', options.clusterId, 0),
+    logger: options.logger ?? silentLogger,
+    queueMessagesMax: requireCount('queueMessagesMax', options.queueMessagesMax ?? transportDefaults.queueMessagesMax, 1),
+    frameBytesMax,
+    // A chunk travels with a one-byte frame tag; the default shrinks to fit a small frame.
+    snapshotChunkBytes: requireCount('snapshotChunkBytes', options.snapshotChunkBytes ?? Math.min(transportDefaults.snapshotChunkBytes, frameBytesMax - 1), 1, frameBytesMax - 1),
+    snapshotBytesMax: requireCount('snapshotBytesMax', options.snapshotBytesMax ?? transportDefaults.snapshotBytesMax, 0, bufferConstants.MAX_LENGTH),
+    reconnectDelayMs: { initial: initialDelay, max: requireCount('reconnectDelayMs.max', delay.max, initialDelay) },
+  };
+}

@@ -1,0 +1,261 @@
+// One remote member, seen from here: its bounded queue, its long-lived message stream, its
+// reconnects and its snapshot streams. Peers share nothing, so a slow or dead one delays no other.
+
+import { Client, type ClientWritableStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { Message, Snapshot } from '../raft/index.js';
+import { Backoff } from './backoff.js';
+import type { PeerAddress, PeerCredentials } from './credentials.js';
+import { ClusterIdMismatchError, MemberIdMismatchError, MessageTooLargeError } from './errors.js';
+import { channelOptions } from './grpc-options.js';
+import type { ThrottledWarnings } from './log.js';
+import { estimateMessageBytes, MessageQueue } from './message-queue.js';
+import type { TransportSettings } from './options.js';
+import { messageStreamMethod, readAcceptance, streamMetadata, type SnapshotFrame, type StreamHeader } from './service.js';
+import { streamSnapshot } from './snapshot-stream.js';
+
+/** What a peer needs from its transport. */
+export interface PeerContext {
+  readonly settings: TransportSettings;
+  readonly credentials: PeerCredentials;
+  readonly warnings: ThrottledWarnings;
+  onUnreachable(peerId: number): void;
+  onSnapshotStatus(peerId: number, ok: boolean): void;
+}
+
+export interface PeerStats {
+  /** Messages handed to an accepted stream (not a delivery receipt: a stream may still fail). */
+  sent: number;
+  /** Messages dropped because the queue was full or a message could not fit in a frame. */
+  dropped: number;
+  connected: boolean;
+}
+
+type MessageStream = ClientWritableStream<readonly Message[]>;
+
+export class Peer {
+  private addresses: readonly PeerAddress[];
+  private addressIndex = 0;
+  private readonly clients = new Map<string, Client>();
+  private readonly queue: MessageQueue;
+  private readonly backoff: Backoff;
+  private stream: MessageStream | null = null;
+  /** The server accepted `stream`; until then messages wait in the queue. */
+  private connected = false;
+  private waitingForDrain = false;
+  private flushScheduled = false;
+  private dropsToReport = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private readonly snapshotCalls = new Set<ClientWritableStream<SnapshotFrame>>();
+  private closed = false;
+  private sent = 0;
+  private dropped = 0;
+
+  constructor(
+    readonly id: number,
+    addresses: readonly PeerAddress[],
+    private readonly context: PeerContext,
+  ) {
+    this.addresses = addresses;
+    this.queue = new MessageQueue(context.settings.queueMessagesMax, context.settings.frameBytesMax);
+    this.backoff = new Backoff(context.settings.reconnectDelayMs.initial, context.settings.reconnectDelayMs.max);
+    // Connect at once: the stream is ready before the first message, and a dead peer is noticed.
+    this.openStream();
+  }
+
+  /** Queues a message; everything queued in one event-loop turn leaves as one batch. */
+  enqueue(message: Message): void {
+    const outcome = this.queue.offer(message);
+    if (outcome === 'too-large') {
+      const error = new MessageTooLargeError(estimateMessageBytes(message), this.context.settings.frameBytesMax);
+      this.recordDrop(error.code, error.message);
+    } else if (outcome === 'queue-full') {
+      this.recordDrop('queue-full', `queue holds queueMessagesMax=${this.context.settings.queueMessagesMax} messages`);
+    }
+    this.scheduleFlush();
+  }
+
+  sendSnapshot(message: Message & { readonly snapshot: Snapshot }): void {
+    const address = this.currentAddress();
+    const bytes = message.snapshot.data.byteLength;
+    const call = streamSnapshot(this.clientFor(address), message, this.streamHeader(), this.context.settings.snapshotChunkBytes, (error) => {
+      this.snapshotCalls.delete(call);
+      if (this.closed) return;
+      if (error === null) {
+        this.logger().info({ peer: this.id, bytes, index: message.snapshot.metadata.index }, 'snapshot sent');
+      } else {
+        this.context.warnings.warn(`snapshot:${this.id}`, { peer: this.id, url: address.url, code: error.code, details: error.details }, 'snapshot send failed');
+        this.context.onUnreachable(this.id);
+      }
+      this.context.onSnapshotStatus(this.id, error === null);
+    });
+    this.snapshotCalls.add(call);
+  }
+
+  /** Switches to new URLs at once, keeping the queue. */
+  updateAddresses(addresses: readonly PeerAddress[]): void {
+    this.addresses = addresses;
+    this.addressIndex = 0;
+    this.abandonStream();
+    this.closeClients();
+    this.backoff.reset();
+    this.openStream();
+  }
+
+  stats(): PeerStats {
+    return { sent: this.sent, dropped: this.dropped, connected: this.connected };
+  }
+
+  /** Stops everything; callbacks for this peer stop too (in-flight snapshots report nothing). */
+  close(): void {
+    this.closed = true;
+    this.abandonStream();
+    for (const call of this.snapshotCalls) call.cancel();
+    this.snapshotCalls.clear();
+    this.closeClients();
+    this.queue.clear();
+  }
+
+  private openStream(): void {
+    if (this.closed) return;
+    const address = this.currentAddress();
+    const { path, requestSerialize, responseDeserialize } = messageStreamMethod;
+    const metadata = streamMetadata(this.streamHeader());
+    const stream: MessageStream = this.clientFor(address).makeClientStreamRequest(path, requestSerialize, responseDeserialize, metadata, {}, (error) =>
+      this.onStreamEnded(stream, address, error),
+    );
+    stream.on('metadata', (response: Metadata) => this.onStreamAccepted(stream, address, response));
+    stream.on('drain', () => {
+      if (stream !== this.stream) return;
+      this.waitingForDrain = false;
+      this.flush();
+    });
+    this.stream = stream;
+  }
+
+  private onStreamAccepted(stream: MessageStream, address: PeerAddress, response: Metadata): void {
+    if (stream !== this.stream) return;
+    // No acceptance headers: this is a refusal, and its status follows.
+    const acceptance = readAcceptance(response);
+    if (acceptance === null) return;
+    const { clusterId } = this.context.settings;
+    const mismatch =
+      acceptance.clusterId !== clusterId
+        ? new ClusterIdMismatchError(clusterId, acceptance.clusterId)
+        : acceptance.memberId !== this.id
+          ? new MemberIdMismatchError(this.id, acceptance.memberId)
+          : null;
+    if (mismatch !== null) {
+      this.context.warnings.warn(`mismatch:${this.id}`, { peer: this.id, url: address.url, code: mismatch.code }, mismatch.message);
+      stream.cancel();
+      return;
+    }
+    this.connected = true;
+    this.backoff.reset();
+    this.context.warnings.reset(`down:${this.id}`);
+    this.logger().info({ peer: this.id, url: address.url }, 'peer stream connected');
+    this.flush();
+  }
+
+  /** Any end of the message stream is a failure: it is meant to live as long as the peer. */
+  private onStreamEnded(stream: MessageStream, address: PeerAddress, error: ServiceError | null): void {
+    if (stream !== this.stream) return;
+    const wasConnected = this.connected;
+    this.resetStreamState();
+    if (this.closed) return;
+    this.context.warnings.warn(
+      `down:${this.id}`,
+      { peer: this.id, url: address.url, code: error?.code, details: error?.details ?? 'stream ended' },
+      wasConnected ? 'lost the stream to peer' : 'cannot reach peer',
+    );
+    this.context.onUnreachable(this.id);
+    this.addressIndex = (this.addressIndex + 1) % this.addresses.length;
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.openStream();
+    }, this.backoff.next());
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    // setImmediate, not a microtask: it runs after every send() of this turn, including those
+    // made from promise continuations, so they all share one batch.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.closed) return;
+      this.flush();
+      this.reportDrops();
+    });
+  }
+
+  /** Writes queued batches until the queue is empty or the stream pushes back. */
+  private flush(): void {
+    const stream = this.stream;
+    if (stream === null || !this.connected || this.waitingForDrain) return;
+    while (this.queue.length > 0) {
+      const batch = this.queue.takeBatch();
+      this.sent += batch.length;
+      if (!stream.write(batch)) {
+        this.waitingForDrain = true;
+        return;
+      }
+    }
+  }
+
+  private recordDrop(reason: string, detail: string): void {
+    this.dropped++;
+    this.dropsToReport = true;
+    this.context.warnings.warn(`drop:${this.id}:${reason}`, { peer: this.id, reason, detail, dropped: this.dropped }, 'dropping messages for peer');
+  }
+
+  /** A peer that cannot keep up is reported unreachable once per turn, not once per dropped message. */
+  private reportDrops(): void {
+    if (!this.dropsToReport) return;
+    this.dropsToReport = false;
+    this.context.onUnreachable(this.id);
+  }
+
+  private abandonStream(): void {
+    const stream = this.stream;
+    this.resetStreamState();
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    stream?.cancel();
+  }
+
+  private resetStreamState(): void {
+    this.stream = null;
+    this.connected = false;
+    this.waitingForDrain = false;
+  }
+
+  private currentAddress(): PeerAddress {
+    return this.addresses[this.addressIndex % this.addresses.length]!;
+  }
+
+  private clientFor(address: PeerAddress): Client {
+    let client = this.clients.get(address.url);
+    if (client === undefined) {
+      client = new Client(address.target, this.context.credentials.forChannel(address), channelOptions(this.context.settings));
+      this.clients.set(address.url, client);
+    }
+    return client;
+  }
+
+  private closeClients(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private streamHeader(): StreamHeader {
+    return { clusterId: this.context.settings.clusterId, from: this.context.settings.memberId, to: this.id };
+  }
+
+  private logger(): TransportSettings['logger'] {
+    return this.context.settings.logger;
+  }
+}

@@ -1,0 +1,120 @@
+// The listening side: accepts message and snapshot streams from peers of this cluster addressed to
+// this member, and hands what arrives to the local node.
+
+import { Server, type Metadata, type sendUnaryData, type ServerCredentials, type ServerReadableStream } from '@grpc/grpc-js';
+import type { Message } from '../raft/index.js';
+import { ListenFailedError, TransportError } from './errors.js';
+import { serverOptions } from './grpc-options.js';
+import type { ThrottledWarnings } from './log.js';
+import type { TransportSettings } from './options.js';
+import {
+  ACK,
+  acceptanceMetadata,
+  checkStreamHeader,
+  claimedSender,
+  raftService,
+  readSnapshotBytes,
+  readStreamHeader,
+  toServiceError,
+  type Ack,
+  type SnapshotFrame,
+  type StreamHeader,
+} from './service.js';
+import { SnapshotAssembler } from './snapshot-stream.js';
+
+export class PeerServer {
+  private readonly server: Server;
+
+  constructor(
+    private readonly settings: TransportSettings,
+    private readonly deliver: (messages: Message[]) => void,
+    private readonly warnings: ThrottledWarnings,
+  ) {
+    this.server = new Server(serverOptions(settings));
+    this.server.addService(raftService, {
+      messageStream: (call: ServerReadableStream<Message[], Ack>, callback: sendUnaryData<Ack>) => this.acceptMessageStream(call, callback),
+      snapshotStream: (call: ServerReadableStream<SnapshotFrame, Ack>, callback: sendUnaryData<Ack>) => this.acceptSnapshotStream(call, callback),
+    });
+  }
+
+  /** Resolves to the bound port (the real one when `target` asks for port 0). */
+  bind(target: string, credentials: ServerCredentials): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(target, credentials, (error, port) => (error ? reject(new ListenFailedError(target, error)) : resolve(port)));
+    });
+  }
+
+  /** Closes the listener and every inbound stream at once: peers see their streams fail and reconnect. */
+  stop(): void {
+    this.server.forceShutdown();
+  }
+
+  private acceptMessageStream(call: ServerReadableStream<Message[], Ack>, callback: sendUnaryData<Ack>): void {
+    const header = this.admit(call.metadata, callback);
+    if (header === null) return;
+    call.sendMetadata(acceptanceMetadata(this.settings));
+    call.on('data', (messages: Message[]) => this.deliver(messages));
+    call.on('end', () => callback(null, ACK));
+    call.on('error', (error: Error) => this.settings.logger.debug({ peer: header.from, error: error.message }, 'inbound message stream failed'));
+  }
+
+  private acceptSnapshotStream(call: ServerReadableStream<SnapshotFrame, Ack>, callback: sendUnaryData<Ack>): void {
+    const header = this.admit(call.metadata, callback);
+    if (header === null) return;
+    let assembler: SnapshotAssembler;
+    try {
+      assembler = new SnapshotAssembler(readSnapshotBytes(call.metadata), this.settings.snapshotBytesMax);
+    } catch (error) {
+      this.refuse(header.from, error, callback);
+      return;
+    }
+    let settled = false;
+    const fail = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      this.refuse(header.from, error, callback);
+    };
+    call.on('data', (frame: SnapshotFrame) => {
+      if (settled) return;
+      try {
+        assembler.add(frame);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    call.on('end', () => {
+      if (settled) return;
+      let message: Message;
+      try {
+        message = assembler.finish();
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      settled = true;
+      // Handed to the node before the ack: the sender reports success only for a delivered snapshot.
+      this.deliver([message]);
+      callback(null, ACK);
+    });
+    call.on('error', (error: Error) => this.settings.logger.debug({ peer: header.from, error: error.message }, 'inbound snapshot stream failed'));
+  }
+
+  /** The stream's header, if the stream is for this member of this cluster; otherwise refuses it. */
+  private admit(metadata: Metadata, callback: sendUnaryData<Ack>): StreamHeader | null {
+    try {
+      const header = readStreamHeader(metadata);
+      checkStreamHeader(header, this.settings);
+      return header;
+    } catch (error) {
+      this.refuse(claimedSender(metadata), error, callback);
+      return null;
+    }
+  }
+
+  private refuse(from: number | string, error: unknown, callback: sendUnaryData<Ack>): void {
+    const code = error instanceof TransportError ? error.code : 'internal';
+    const message = error instanceof Error ? error.message : String(error);
+    this.warnings.warn(`refused:${from}:${code}`, { peer: from, code }, `refused inbound stream: ${message}`);
+    callback(toServiceError(error));
+  }
+}

@@ -1,0 +1,150 @@
+// The member's peer transport: routes each outbound Raft message to its peer's queue (or, for a
+// MsgSnap, its own snapshot stream) and serves inbound streams. Never blocks, never throws for a
+// peer that is down: Raft tolerates lost messages and learns of trouble through onUnreachable.
+
+import { isLocalMessage, MessageType, type Message, type Snapshot } from '../raft/index.js';
+import { parsePeerUrl, PeerCredentials, type PeerAddress } from './credentials.js';
+import { InvalidPeerUrlError, PeerIsSelfError, PeerNotFoundError, TransportStoppedError } from './errors.js';
+import { ThrottledWarnings } from './log.js';
+import { resolveSettings, type TransportOptions, type TransportSettings } from './options.js';
+import { Peer, type PeerContext, type PeerStats } from './peer.js';
+import { PeerServer } from './server.js';
+
+export class PeerTransport {
+  private readonly settings: TransportSettings;
+  private readonly credentials: PeerCredentials;
+  private readonly warnings: ThrottledWarnings;
+  private readonly peerContext: PeerContext;
+  private readonly peers = new Map<number, Peer>();
+  private server: PeerServer | null = null;
+  private stopped = false;
+
+  /** Validates the options and reads the TLS files; throws on either. */
+  constructor(private readonly options: TransportOptions) {
+    this.settings = resolveSettings(options);
+    this.credentials = new PeerCredentials(options.tls);
+    this.warnings = new ThrottledWarnings(this.settings.logger);
+    this.peerContext = {
+      settings: this.settings,
+      credentials: this.credentials,
+      warnings: this.warnings,
+      onUnreachable: (peerId) => this.notify('onUnreachable', () => this.options.onUnreachable(peerId)),
+      onSnapshotStatus: (peerId, ok) => this.notify('onSnapshotStatus', () => this.options.onSnapshotStatus(peerId, ok)),
+    };
+  }
+
+  /**
+   * Serves peers on `url` (http, or https with `tls`); call once per listen URL. Port 0 picks a
+   * free port; the real one is returned.
+   */
+  async listen(url: string): Promise<{ port: number }> {
+    if (this.stopped) throw new TransportStoppedError();
+    const address = parsePeerUrl(url);
+    const credentials = this.credentials.forServer(address);
+    if (this.credentials.ignoredFor(address)) {
+      this.settings.logger.warn({ url }, 'peer TLS is configured but the listen URL is http: serving plaintext');
+    }
+    this.server ??= new PeerServer(this.settings, (messages) => this.deliver(messages), this.warnings);
+    const port = await this.server.bind(address.target, credentials);
+    if (this.stopped) throw new TransportStoppedError();
+    this.settings.logger.info({ url, port }, 'listening for peers');
+    return { port };
+  }
+
+  /** Starts connecting to a peer. Adding a known peer again just updates its URLs (as a replayed conf change would). */
+  addPeer(id: number, urls: readonly string[]): void {
+    if (this.stopped) throw new TransportStoppedError();
+    if (id === this.settings.memberId) throw new PeerIsSelfError(id);
+    const addresses = parsePeerUrls(urls);
+    const existing = this.peers.get(id);
+    if (existing !== undefined) {
+      existing.updateAddresses(addresses);
+      return;
+    }
+    this.peers.set(id, new Peer(id, addresses, this.peerContext));
+    this.settings.logger.info({ peer: id, urls }, 'peer added');
+  }
+
+  updatePeer(id: number, urls: readonly string[]): void {
+    if (this.stopped) throw new TransportStoppedError();
+    const peer = this.peers.get(id);
+    if (peer === undefined) throw new PeerNotFoundError(id);
+    peer.updateAddresses(parsePeerUrls(urls));
+    this.settings.logger.info({ peer: id, urls }, 'peer updated');
+  }
+
+  /** Forgets a peer and drops what was queued for it. Removing an unknown peer does nothing. */
+  removePeer(id: number): void {
+    const peer = this.peers.get(id);
+    if (peer === undefined) return;
+    peer.close();
+    this.peers.delete(id);
+    this.settings.logger.info({ peer: id }, 'peer removed');
+  }
+
+  /** Queues messages for their peers and returns at once; what cannot be sent is dropped and logged. */
+  send(messages: readonly Message[]): void {
+    if (this.stopped) return;
+    for (const message of messages) this.route(message);
+  }
+
+  stats(): Record<number, PeerStats> {
+    const stats: Record<number, PeerStats> = {};
+    for (const [id, peer] of this.peers) stats[id] = peer.stats();
+    return stats;
+  }
+
+  /** Closes every stream and the listener. Callbacks stop firing; the transport cannot be reused. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+    this.server?.stop();
+    this.server = null;
+    // Let grpc-js run the cancellations it just queued before the caller, say, rebinds the port.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  private route(message: Message): void {
+    if (isLocalMessage(message.type)) {
+      this.warnings.warn(`local:${message.type}`, { type: message.type }, 'not sending a local message');
+      return;
+    }
+    const peer = this.peers.get(message.to);
+    if (peer === undefined) {
+      this.warnings.warn(`unknown:${message.to}`, { peer: message.to, type: message.type }, 'dropping message for unknown peer');
+      return;
+    }
+    if (message.type === MessageType.Snap) {
+      if (hasSnapshot(message)) peer.sendSnapshot(message);
+      else this.warnings.warn(`snap-without-snapshot:${message.to}`, { peer: message.to }, 'dropping MsgSnap without a snapshot');
+      return;
+    }
+    peer.enqueue(message);
+  }
+
+  private deliver(messages: Message[]): void {
+    if (this.stopped || messages.length === 0) return;
+    this.notify('onMessages', () => this.options.onMessages(messages));
+  }
+
+  /** A throwing callback is the member's bug; it must not tear down a gRPC stream or timer. */
+  private notify(callback: string, invoke: () => void): void {
+    if (this.stopped) return;
+    try {
+      invoke();
+    } catch (error) {
+      this.warnings.warn(`callback:${callback}`, { callback, error: error instanceof Error ? error.message : String(error) }, 'transport callback threw');
+    }
+  }
+}
+
+function hasSnapshot(message: Message): message is Message & { readonly snapshot: Snapshot } {
+  return message.snapshot !== null;
+}
+
+function parsePeerUrls(urls: readonly string[]): PeerAddress[] {
+  if (urls.length === 0) throw new InvalidPeerUrlError('', 'a peer needs at least one URL');
+  return urls.map(parsePeerUrl);
+}
