@@ -1,0 +1,34 @@
+// The client-facing gRPC server of one member, on every --listen-client-urls address.
+
+import { readFileSync } from 'node:fs';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { TlsFiles } from '../server/config.js';
+import type { RaftMember } from '../server/member.js';
+import { clusterService, kvService, maintenanceService } from './handlers.js';
+import { services } from './protos.js';
+
+/** gRPC framing on top of the largest request etcd accepts (its own margin). */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+
+function credentials(tls: TlsFiles | null): ServerCredentials {
+  if (tls === null) return ServerCredentials.createInsecure();
+  const ca = tls.trustedCaFile === null ? null : readFileSync(tls.trustedCaFile);
+  return ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }], tls.clientCertAuth);
+}
+
+export async function startClientServer(member: RaftMember, urls: readonly string[], tls: TlsFiles | null, maxRequestBytes: number): Promise<Server> {
+  const server = new Server({
+    'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+  });
+  server.addService(services.KV.service, kvService(member));
+  server.addService(services.Cluster.service, clusterService(member));
+  server.addService(services.Maintenance.service, maintenanceService(member));
+  for (const url of urls) {
+    const { hostname, port } = new URL(url);
+    await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${hostname}:${port}`, credentials(tls), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+    );
+  }
+  return server;
+}

@@ -1,0 +1,22 @@
+// Turns member failures into the gRPC status etcd uses for each, keeping etcd's message text
+// (clients recognise errors by it).
+
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
+import { ServerError, ServerErrorCode } from '../server/errors.js';
+
+const STATUS_BY_CODE: Record<ServerErrorCode, status> = {
+  [ServerErrorCode.KeyNotProvided]: status.INVALID_ARGUMENT,
+  [ServerErrorCode.RequestTooLarge]: status.INVALID_ARGUMENT,
+  [ServerErrorCode.TooManyRequests]: status.RESOURCE_EXHAUSTED,
+  [ServerErrorCode.NoLeader]: status.UNAVAILABLE,
+  [ServerErrorCode.Timeout]: status.UNAVAILABLE,
+  [ServerErrorCode.Stopped]: status.UNAVAILABLE,
+  [ServerErrorCode.BadConfig]: status.FAILED_PRECONDITION,
+  [ServerErrorCode.MemberNotFound]: status.NOT_FOUND,
+};
+
+export function toGrpcError(error: unknown): Partial<ServiceError> {
+  if (error instanceof ServerError) return { code: STATUS_BY_CODE[error.code], details: error.message, metadata: new Metadata() };
+  return { code: status.INTERNAL, details: error instanceof Error ? error.message : String(error), metadata: new Metadata() };
+}

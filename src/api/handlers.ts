@@ -1,0 +1,80 @@
+// The etcd v3 services a member serves so far: KV (Put, Range), Cluster (MemberList) and
+// Maintenance (Status). Each handler checks its input, calls the member, and shapes the answer.
+
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { KeyValue } from '../mvcc/store.js';
+import type { RaftMember, ResponseHeader } from '../server/member.js';
+import { toGrpcError } from './errors.js';
+
+export const SERVER_VERSION = '3.5.0';
+
+type Handler = (call: ServerUnaryCall<any, any>, callback: sendUnaryData<any>) => void;
+
+/** Wraps an async handler: a thrown error becomes etcd's gRPC status; the member keeps serving. */
+function unary(handle: (request: any) => Promise<object>): Handler {
+  return (call, callback) => {
+    handle(call.request).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(toGrpcError(error) as never, null),
+    );
+  };
+}
+
+function header(h: ResponseHeader): object {
+  return { cluster_id: h.clusterId, member_id: h.memberId, revision: h.revision, raft_term: h.raftTerm };
+}
+
+function keyValue(kv: KeyValue, keysOnly = false): object {
+  return {
+    key: kv.key,
+    create_revision: kv.createRevision,
+    mod_revision: kv.modRevision,
+    version: kv.version,
+    value: keysOnly ? Buffer.alloc(0) : kv.value,
+    lease: kv.lease,
+  };
+}
+
+export function kvService(member: RaftMember): UntypedServiceImplementation {
+  return {
+    Put: unary(async (request) => {
+      const result = await member.put(request);
+      return { header: header(result.header), ...(result.prevKv === undefined ? {} : { prev_kv: keyValue(result.prevKv) }) };
+    }),
+    Range: unary(async (request) => {
+      const result = await member.range(request);
+      const kvs = request.count_only ? [] : result.kvs.map((kv) => keyValue(kv, request.keys_only));
+      return { header: header(result.header), kvs, more: result.more, count: result.count };
+    }),
+  };
+}
+
+export function clusterService(member: RaftMember): UntypedServiceImplementation {
+  return {
+    MemberList: unary(async (request) => {
+      if (request.linearizable) await member.linearizableBarrier();
+      const members = member.members().map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner }));
+      return { header: header(member.header()), members };
+    }),
+  };
+}
+
+export function maintenanceService(member: RaftMember): UntypedServiceImplementation {
+  return {
+    Status: unary(async () => {
+      const status = member.status();
+      return {
+        header: header(member.header()),
+        version: SERVER_VERSION,
+        dbSize: 0,
+        leader: status.leader,
+        raftIndex: status.raftIndex,
+        raftTerm: status.raftTerm,
+        raftAppliedIndex: status.raftAppliedIndex,
+        errors: [],
+        dbSizeInUse: 0,
+        isLearner: status.isLearner,
+      };
+    }),
+  };
+}

@@ -1,0 +1,48 @@
+// The `raftkv` server: parse etcd-style flags, start one member and its client API, and stop
+// gracefully on SIGTERM/SIGINT (handing leadership away first when this member leads).
+
+import { pino } from 'pino';
+import { startClientServer } from '../api/client-server.js';
+import { RaftMember } from '../server/member.js';
+import { FlagError, parseServerFlags } from './flags.js';
+
+const EXIT_BAD_FLAGS = 2;
+const EXIT_START_FAILED = 1;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseServerFlags(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof FlagError) {
+      console.error(`raftkv: ${error.message}`);
+      process.exit(EXIT_BAD_FLAGS);
+    }
+    throw error;
+  }
+  const logger = pino({ level: config.logLevel, base: { name: config.name } });
+  let member: RaftMember;
+  try {
+    member = await RaftMember.start(config, logger);
+  } catch (error) {
+    logger.error({ err: error }, 'raftkv failed to start');
+    process.exit(EXIT_START_FAILED);
+  }
+  const server = await startClientServer(member, config.listenClientUrls, config.clientTls, config.maxRequestBytes);
+  logger.info({ clientUrls: config.listenClientUrls }, 'serving client requests');
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await member.transferLeadershipAway();
+    server.forceShutdown();
+    await member.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+await main();

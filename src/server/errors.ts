@@ -1,0 +1,23 @@
+// Failures a member reports to clients. The message texts are etcd's own (clients match on them);
+// the API room maps each code to etcd's gRPC status code.
+
+export const ServerErrorCode = {
+  KeyNotProvided: 'KEY_NOT_PROVIDED',
+  RequestTooLarge: 'REQUEST_TOO_LARGE',
+  TooManyRequests: 'TOO_MANY_REQUESTS',
+  NoLeader: 'NO_LEADER',
+  Timeout: 'TIMEOUT',
+  Stopped: 'STOPPED',
+  BadConfig: 'BAD_CONFIG',
+  MemberNotFound: 'MEMBER_NOT_FOUND',
+} as const;
+export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
+
+export class ServerError extends Error {
+  readonly code: ServerErrorCode;
+  constructor(code: ServerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ServerError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,463 @@
+// One raftkv member: the consensus core driven by a real clock, a real disk and real sockets.
+//
+// The Ready loop is the heart: take a Ready, send what may go at once, persist the rest in one
+// fsync'd batch, then send acknowledgements, apply committed entries to the key-value store (one
+// unsynced batch) and answer the clients waiting on them. Only one Ready is in flight; inputs
+// (ticks, peer messages, proposals, reads) keep arriving meanwhile and join the next one.
+
+import type { Logger } from 'pino';
+import {
+  EntryType,
+  ProposalDroppedError,
+  RawNode,
+  SeededRandom,
+  StateType,
+  decodeConfChange,
+  type ConfState,
+  type Entry,
+  type Ready,
+  type Snapshot,
+} from '../raft/index.js';
+import { KvStore, type KeyValue, type RangeResult } from '../mvcc/store.js';
+import { Wal } from '../storage/index.js';
+import { PeerTransport } from '../transport/index.js';
+import type { ServerConfig } from './config.js';
+import { ServerError, ServerErrorCode } from './errors.js';
+import { initialMembership, formatId } from './identity.js';
+import { Membership, type MemberInfo } from './membership.js';
+import { decodeInternalRequest, encodeInternalRequest, type InternalRequest, type PutRequest } from './requests.js';
+import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+
+export interface ResponseHeader {
+  readonly clusterId: number;
+  readonly memberId: number;
+  readonly revision: number;
+  readonly raftTerm: number;
+}
+
+interface Waiter {
+  resolve(result: ApplyResult): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface ApplyResult {
+  readonly revision: number;
+  readonly prevKv?: KeyValue;
+}
+
+/** Proposals waiting for their entry to apply on this member. */
+const PENDING_PROPOSALS_MAX = 100_000;
+/** Reads waiting for a ReadIndex answer. */
+const PENDING_READS_MAX = 100_000;
+/** Entries kept in the log behind a snapshot (etcd's catch-up entries). */
+const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
+
+export class RaftMember {
+  readonly config: ServerConfig;
+  readonly logger: Logger;
+  readonly memberId: number;
+  readonly clusterId: number;
+  private readonly node: RawNode;
+  private readonly wal: Wal;
+  private readonly store: KvStore;
+  private readonly transport: PeerTransport;
+  readonly membership: Membership;
+  private readonly waiters = new Map<number, Waiter>();
+  private nextRequestId = 1;
+  private readyInFlight = false;
+  private readyScheduled = false;
+  private stopped = false;
+  private ticker: NodeJS.Timeout | null = null;
+  private readonly requestTimeoutMs: number;
+  /** Reads not yet sent to the core, and reads waiting for their ReadState, by context. */
+  private readsToSend: Array<{ resolve(): void; reject(error: Error): void }> = [];
+  private readonly readsInFlight = new Map<string, Array<{ resolve(): void; reject(error: Error): void }>>();
+  /** Reads whose read index is known, waiting for the store to apply up to it. */
+  private readsAwaitingApply: Array<{ index: number; resolve(): void }> = [];
+  private nextReadContext = 1;
+  private published = false;
+
+  private constructor(parts: {
+    config: ServerConfig; logger: Logger; memberId: number; clusterId: number; node: RawNode; wal: Wal; store: KvStore;
+    transport: PeerTransport; membership: Membership;
+  }) {
+    this.config = parts.config;
+    this.logger = parts.logger;
+    this.memberId = parts.memberId;
+    this.clusterId = parts.clusterId;
+    this.node = parts.node;
+    this.wal = parts.wal;
+    this.store = parts.store;
+    this.transport = parts.transport;
+    this.membership = parts.membership;
+    // etcd's rule: a request may take the election timeout twice over plus a margin.
+    this.requestTimeoutMs = 5000 + 2 * this.config.electionTimeoutMs;
+  }
+
+  static async start(config: ServerConfig, logger: Logger): Promise<RaftMember> {
+    const { clusterId, members } = initialMembership(config.initialCluster, config.initialClusterToken);
+    const self = members.find((member) => member.name === config.name);
+    if (self === undefined) throw new ServerError(ServerErrorCode.BadConfig, `--initial-cluster has no member named ${config.name}`);
+    const wal = await Wal.open(config.dataDir, { clusterId, memberId: self.id, name: config.name }, { logger });
+    const store = await KvStore.open(join(config.dataDir, 'member', 'kv'));
+    const membership = await Membership.load(store, members);
+    if (wal.isNew) {
+      if (config.initialClusterState === 'existing') {
+        throw new ServerError(ServerErrorCode.BadConfig, 'joining an existing cluster (--initial-cluster-state existing) is not supported yet');
+      }
+      await bootstrap(wal, members.map((member) => member.id));
+    }
+    const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs));
+    const node = new RawNode({
+      id: self.id,
+      electionTicks,
+      heartbeatTicks: 1,
+      storage: wal.storage,
+      random: new SeededRandom(randomInt(2 ** 47)),
+      checkQuorum: true,
+      preVote: true,
+      logger: {
+        debug: (object, message) => logger.debug(object, message),
+        info: (object, message) => logger.info(object, message),
+        warn: (object, message) => logger.warn(object, message),
+      },
+    });
+    const transport = new PeerTransport({
+      memberId: self.id,
+      clusterId,
+      logger,
+      ...(config.peerTls === null ? {} : { tls: { ...config.peerTls, trustedCaFile: config.peerTls.trustedCaFile ?? undefined } }),
+      onMessages: (messages) => member.onPeerMessages(messages),
+      onUnreachable: (peerId) => member.node.reportUnreachable(peerId),
+      onSnapshotStatus: (peerId, ok) => member.node.reportSnapshot(peerId, ok),
+    });
+    const member: RaftMember = new RaftMember({ config, logger, memberId: self.id, clusterId, node, wal, store, transport, membership });
+    for (const url of config.listenPeerUrls) await transport.listen(url);
+    for (const peer of membership.list()) if (peer.id !== self.id) transport.addPeer(peer.id, peer.peerUrls);
+    member.ticker = setInterval(() => member.tick(), config.heartbeatIntervalMs);
+    logger.info(
+      { name: config.name, memberId: formatId(self.id), clusterId: formatId(clusterId), peerUrls: config.listenPeerUrls, clientUrls: config.advertiseClientUrls, dataDir: config.dataDir },
+      'raftkv member started',
+    );
+    member.schedule();
+    return member;
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  private tick(): void {
+    this.node.tick();
+    this.maybePublish();
+    this.schedule();
+  }
+
+  private onPeerMessages(messages: readonly import('../raft/index.js').Message[]): void {
+    if (this.stopped) return;
+    for (const message of messages) this.node.step(message);
+    this.schedule();
+  }
+
+  /** Coalesces every input of one event-loop turn into one pass of the Ready loop. */
+  private schedule(): void {
+    if (this.readyScheduled || this.stopped) return;
+    this.readyScheduled = true;
+    setImmediate(() => {
+      this.readyScheduled = false;
+      this.flushReads();
+      void this.drive();
+    });
+  }
+
+  // ---- the Ready loop -----------------------------------------------------------------------
+
+  private async drive(): Promise<void> {
+    if (this.readyInFlight || this.stopped || !this.node.hasReady()) return;
+    this.readyInFlight = true;
+    try {
+      await this.handleReady(this.node.ready());
+    } catch (error) {
+      this.logger.fatal({ err: error }, 'ready loop failed; stopping');
+      void this.stop();
+      return;
+    } finally {
+      this.readyInFlight = false;
+    }
+    this.schedule();
+  }
+
+  private async handleReady(ready: Ready): Promise<void> {
+    this.transport.send(ready.messages);
+    if (ready.hardState !== null || ready.entries.length > 0 || ready.snapshot !== null) {
+      await this.wal.save({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot }, ready.mustSync);
+    }
+    if (this.stopped) return;
+    this.transport.send(ready.messagesAfterPersist);
+    if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
+    const results = this.applyEntries(ready.committedEntries);
+    if (ready.committedEntries.length > 0) await this.store.persist(ready.committedEntries[ready.committedEntries.length - 1].index);
+    this.node.advance();
+    await this.maybeSnapshot();
+    for (const [requestId, result] of results) this.settle(requestId, result);
+    for (const readState of ready.readStates) this.onReadState(readState.index, readState.context);
+    this.releaseAppliedReads();
+  }
+
+  private async installSnapshot(snapshot: Snapshot): Promise<void> {
+    // The bootstrap snapshot (index 1) carries no image: the store starts empty.
+    if (snapshot.data.byteLength === 0) return;
+    await this.store.restore(snapshot.data, snapshot.metadata.index);
+    this.membership.reload();
+    for (const peer of this.membership.list()) if (peer.id !== this.memberId) this.transport.addPeer(peer.id, peer.peerUrls);
+    this.logger.info({ index: snapshot.metadata.index, revision: this.store.revision }, 'installed snapshot from the leader');
+  }
+
+  /**
+   * Every --snapshot-count applied entries, the store's image becomes the WAL's snapshot and the
+   * log before it is dropped, keeping a tail so slightly slow followers catch up from the log.
+   */
+  private async maybeSnapshot(): Promise<void> {
+    const applied = this.store.appliedIndex;
+    const snapshotIndex = this.wal.storage.firstIndex() - 1;
+    if (applied - snapshotIndex < this.config.snapshotCount || this.node.raft.log.applied < applied) return;
+    await this.wal.createSnapshot(applied, this.node.raft.tracker.confState(), this.store.image());
+    // Keeping more of the log than one snapshot interval buys nothing.
+    const compactTo = applied - Math.min(SNAPSHOT_CATCH_UP_ENTRIES, Math.floor(this.config.snapshotCount / 2));
+    if (compactTo > snapshotIndex) await this.wal.compact(compactTo);
+    this.logger.info({ index: applied, compactedTo: Math.max(compactTo, snapshotIndex) }, 'created snapshot');
+  }
+
+  private applyEntries(entries: readonly Entry[]): Map<number, ApplyResult> {
+    const results = new Map<number, ApplyResult>();
+    for (const entry of entries) {
+      if (entry.type === EntryType.ConfChange) {
+        this.applyConfChange(entry);
+        continue;
+      }
+      // Replayed after a restart: the store already holds it.
+      if (entry.index <= this.store.appliedIndex || entry.data.byteLength === 0) continue;
+      const request = decodeInternalRequest(entry.data);
+      const result = this.applyRequest(request);
+      if (request.member_id === this.memberId) results.set(request.request_id, result);
+    }
+    return results;
+  }
+
+  private applyConfChange(entry: Entry): ConfState {
+    return this.node.applyConfChange(decodeConfChange(entry.data));
+  }
+
+  private applyRequest(request: InternalRequest): ApplyResult {
+    if (request.put !== undefined) return this.applyPut(request.put);
+    if (request.publish !== undefined) {
+      this.membership.setAttributes(request.publish.member_id, request.publish.name, request.publish.client_urls ?? []);
+      return { revision: this.store.revision };
+    }
+    return { revision: this.store.revision };
+  }
+
+  private applyPut(put: PutRequest): ApplyResult {
+    const previous = this.store.get(put.key);
+    const value = put.ignore_value ? previous?.value ?? new Uint8Array(0) : put.value ?? new Uint8Array(0);
+    const lease = put.ignore_lease ? previous?.lease ?? 0 : put.lease ?? 0;
+    const prevKv = this.store.put(put.key, value, lease);
+    this.store.commitTransaction();
+    return { revision: this.store.revision, ...(put.prev_kv && prevKv !== undefined ? { prevKv } : {}) };
+  }
+
+  // ---- proposals ----------------------------------------------------------------------------
+
+  /** Proposes a request through Raft and resolves once it is applied here. */
+  private propose(request: Omit<InternalRequest, 'member_id' | 'request_id'>): Promise<ApplyResult> {
+    if (this.stopped) return Promise.reject(new ServerError(ServerErrorCode.Stopped, 'etcdserver: server stopped'));
+    if (this.waiters.size >= PENDING_PROPOSALS_MAX) return Promise.reject(new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests'));
+    const requestId = this.nextRequestId++;
+    const data = encodeInternalRequest({ ...request, member_id: this.memberId, request_id: requestId });
+    if (data.byteLength > this.config.maxRequestBytes) return Promise.reject(new ServerError(ServerErrorCode.RequestTooLarge, 'etcdserver: request is too large'));
+    return new Promise<ApplyResult>((resolve, reject) => {
+      try {
+        this.node.propose(data);
+      } catch (error) {
+        if (error instanceof ProposalDroppedError) {
+          reject(new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader', { cause: error }));
+          return;
+        }
+        throw error;
+      }
+      const timer = setTimeout(() => {
+        this.waiters.delete(requestId);
+        reject(new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out'));
+      }, this.requestTimeoutMs);
+      this.waiters.set(requestId, { resolve, reject, timer });
+      this.schedule();
+    });
+  }
+
+  private settle(requestId: number, result: ApplyResult): void {
+    const waiter = this.waiters.get(requestId);
+    if (waiter === undefined) return;
+    this.waiters.delete(requestId);
+    clearTimeout(waiter.timer);
+    waiter.resolve(result);
+  }
+
+  async put(request: PutRequest): Promise<{ header: ResponseHeader; prevKv?: KeyValue }> {
+    if (request.key === undefined || request.key.byteLength === 0) throw new ServerError(ServerErrorCode.KeyNotProvided, 'etcdserver: key is not provided');
+    const result = await this.propose({ put: request });
+    return { header: this.header(result.revision), ...(result.prevKv === undefined ? {} : { prevKv: result.prevKv }) };
+  }
+
+  async range(request: { key: Uint8Array; range_end?: Uint8Array; limit?: number; serializable?: boolean }): Promise<RangeResult & { header: ResponseHeader }> {
+    if (request.key === undefined || request.key.byteLength === 0) throw new ServerError(ServerErrorCode.KeyNotProvided, 'etcdserver: key is not provided');
+    if (!request.serializable) await this.linearizableBarrier();
+    const result = this.store.range(request.key, request.range_end ?? new Uint8Array(0), request.limit ?? 0);
+    return { ...result, header: this.header(this.store.revision) };
+  }
+
+  // ---- linearizable reads -------------------------------------------------------------------
+
+  /** Resolves once this member has applied everything committed before the call. */
+  linearizableBarrier(): Promise<void> {
+    if (this.readsToSend.length + this.readsInFlight.size >= PENDING_READS_MAX) {
+      return Promise.reject(new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.readsToSend.push({ resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** All reads that arrived in one turn share one ReadIndex request. */
+  private flushReads(): void {
+    if (this.readsToSend.length === 0) return;
+    const batch = this.readsToSend;
+    this.readsToSend = [];
+    const context = Buffer.alloc(8);
+    context.writeDoubleBE(this.nextReadContext++);
+    try {
+      this.node.readIndex(context);
+    } catch (error) {
+      const failure = error instanceof ProposalDroppedError ? new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader', { cause: error }) : (error as Error);
+      for (const read of batch) read.reject(failure);
+      return;
+    }
+    const key = context.toString('hex');
+    this.readsInFlight.set(key, batch);
+    setTimeout(() => {
+      const stale = this.readsInFlight.get(key);
+      if (stale === undefined) return;
+      this.readsInFlight.delete(key);
+      for (const read of stale) read.reject(new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out'));
+    }, this.requestTimeoutMs).unref();
+  }
+
+  private onReadState(index: number, context: Uint8Array): void {
+    const key = Buffer.from(context).toString('hex');
+    const batch = this.readsInFlight.get(key);
+    if (batch === undefined) return;
+    this.readsInFlight.delete(key);
+    for (const read of batch) this.readsAwaitingApply.push({ index, resolve: read.resolve });
+  }
+
+  private releaseAppliedReads(): void {
+    if (this.readsAwaitingApply.length === 0) return;
+    const applied = this.store.appliedIndex;
+    const still: typeof this.readsAwaitingApply = [];
+    for (const read of this.readsAwaitingApply) {
+      if (read.index <= applied) read.resolve();
+      else still.push(read);
+    }
+    this.readsAwaitingApply = still;
+  }
+
+  // ---- membership ---------------------------------------------------------------------------
+
+  /** Once a leader exists, tell the cluster our name and client URLs (as etcd members do). */
+  private maybePublish(): void {
+    if (this.published || this.node.raft.lead === 0) return;
+    const own = this.membership.get(this.memberId);
+    const urls = [...this.config.advertiseClientUrls];
+    if (own !== undefined && own.name === this.config.name && own.clientUrls.join(',') === urls.join(',')) {
+      this.published = true;
+      return;
+    }
+    this.published = true;
+    this.propose({ publish: { member_id: this.memberId, name: this.config.name, client_urls: urls } }).catch((error: Error) => {
+      this.published = false;
+      this.logger.warn({ err: error }, 'publishing member attributes failed; will retry');
+    });
+  }
+
+  // ---- status -------------------------------------------------------------------------------
+
+  header(revision: number = this.store.revision): ResponseHeader {
+    return { clusterId: this.clusterId, memberId: this.memberId, revision, raftTerm: this.node.raft.term };
+  }
+
+  status(): { leader: number; raftIndex: number; raftTerm: number; raftAppliedIndex: number; isLearner: boolean; revision: number } {
+    const raft = this.node.raft;
+    return {
+      leader: raft.lead,
+      raftIndex: raft.log.committed,
+      raftTerm: raft.term,
+      raftAppliedIndex: this.store.appliedIndex,
+      isLearner: raft.isLearner,
+      revision: this.store.revision,
+    };
+  }
+
+  /**
+   * Before a leader stops, it hands leadership to the most up-to-date voter so the cluster does not
+   * wait out an election timeout. Gives up after one election timeout.
+   */
+  async transferLeadershipAway(): Promise<void> {
+    const raft = this.node.raft;
+    if (raft.state !== StateType.Leader) return;
+    let transferee = 0;
+    let bestMatch = -1;
+    for (const id of raft.tracker.voters) {
+      const progress = raft.tracker.progress.get(id);
+      if (id !== this.memberId && progress !== undefined && progress.match > bestMatch) {
+        transferee = id;
+        bestMatch = progress.match;
+      }
+    }
+    if (transferee === 0) return;
+    this.logger.info({ transferee: formatId(transferee) }, 'transferring leadership before stopping');
+    this.node.transferLeadership(transferee);
+    this.schedule();
+    const deadline = Date.now() + this.config.electionTimeoutMs;
+    while (Date.now() < deadline && this.node.raft.lead !== transferee) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  isLeader(): boolean {
+    return this.node.raft.state === StateType.Leader;
+  }
+
+  members(): MemberInfo[] {
+    return this.membership.list();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    for (const [, waiter] of this.waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new ServerError(ServerErrorCode.Stopped, 'etcdserver: server stopped'));
+    }
+    this.waiters.clear();
+    // Let an in-flight Ready finish its write before closing the databases under it.
+    while (this.readyInFlight) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.transport.stop();
+    await this.store.close();
+    await this.wal.close();
+  }
+}
+
+/** A brand-new cluster: every founding member starts from the same snapshot naming the founders. */
+async function bootstrap(wal: Wal, voters: number[]): Promise<void> {
+  const snapshot: Snapshot = { metadata: { index: 1, term: 1, confState: { voters, learners: [] } }, data: new Uint8Array(0) };
+  await wal.save({ hardState: { term: 1, vote: 0, commit: 1 }, entries: [], snapshot }, true);
+}

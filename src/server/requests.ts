@@ -1,0 +1,68 @@
+// The protobuf form of what members propose through Raft (proto/raftkvpb/internal.proto).
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+
+function findProtoRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'proto', 'raftkvpb', 'internal.proto'))) return join(dir, 'proto');
+  }
+  throw new Error('proto/ not found');
+}
+
+export const PROTO_ROOT = findProtoRoot();
+
+const root = new protobuf.Root();
+root.resolvePath = (_origin, target) => join(PROTO_ROOT, target);
+root.loadSync('raftkvpb/internal.proto', { keepCase: true });
+const InternalRequestProto = root.lookupType('raftkvpb.InternalRequest');
+const MemberContextProto = root.lookupType('raftkvpb.MemberContext');
+
+const TO_OBJECT = { longs: Number, bytes: Buffer, defaults: false, arrays: true } as const;
+
+export interface PutRequest {
+  key: Uint8Array;
+  value?: Uint8Array;
+  lease?: number;
+  prev_kv?: boolean;
+  ignore_value?: boolean;
+  ignore_lease?: boolean;
+}
+
+export interface MemberAttributes {
+  member_id: number;
+  name: string;
+  client_urls: string[];
+}
+
+export interface InternalRequest {
+  member_id: number;
+  request_id: number;
+  put?: PutRequest;
+  publish?: MemberAttributes;
+}
+
+export function encodeInternalRequest(request: InternalRequest): Uint8Array {
+  return InternalRequestProto.encode(InternalRequestProto.fromObject(request)).finish();
+}
+
+export function decodeInternalRequest(bytes: Uint8Array): InternalRequest {
+  return InternalRequestProto.toObject(InternalRequestProto.decode(bytes), TO_OBJECT) as InternalRequest;
+}
+
+export interface MemberContext {
+  id: number;
+  name: string;
+  peer_urls: string[];
+  is_learner?: boolean;
+}
+
+export function encodeMemberContext(context: MemberContext): Uint8Array {
+  return MemberContextProto.encode(MemberContextProto.fromObject(context)).finish();
+}
+
+export function decodeMemberContext(bytes: Uint8Array): MemberContext {
+  return MemberContextProto.toObject(MemberContextProto.decode(bytes), TO_OBJECT) as MemberContext;
+}

@@ -1,0 +1,153 @@
+// Real raftkv processes on loopback for integration tests: spawn, kill -9, restart with the same
+// data dir, and talk to them with a gRPC client built from our etcd protos.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, type Client } from '@grpc/grpc-js';
+import { services } from '../../src/api/protos.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'raftkv');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+export interface MemberProcess {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+  readonly dataDir: string;
+  process: ChildProcess | null;
+  output: string;
+}
+
+type Unary = (request: object, callback: (error: Error | null, response: any) => void) => void;
+
+/** Calls a unary method with a deadline, as a promise. */
+export function call<T = any>(client: Client, method: string, request: object, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const fn = (client as unknown as Record<string, Unary>)[method].bind(client) as unknown as (
+      request: object,
+      options: object,
+      callback: (error: Error | null, response: T) => void,
+    ) => void;
+    fn(request, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response)));
+  });
+}
+
+export class TestCluster {
+  readonly members: MemberProcess[];
+  private readonly root: string;
+  private readonly clients = new Map<string, Client>();
+  private readonly extraFlags: string[];
+
+  private constructor(root: string, members: MemberProcess[], extraFlags: string[]) {
+    this.root = root;
+    this.members = members;
+    this.extraFlags = extraFlags;
+  }
+
+  static async start(size: number, extraFlags: string[] = []): Promise<TestCluster> {
+    const root = mkdtempSync(join(tmpdir(), 'raftkv-it-'));
+    const members: MemberProcess[] = [];
+    for (let i = 1; i <= size; i++) {
+      members.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `m${i}`), process: null, output: '' });
+    }
+    const cluster = new TestCluster(root, members, extraFlags);
+    for (const member of members) cluster.launch(member);
+    await cluster.waitForLeader();
+    return cluster;
+  }
+
+  private initialCluster(): string {
+    return this.members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
+  }
+
+  launch(member: MemberProcess): void {
+    const child = spawn(process.execPath, [
+      BIN,
+      `--name=${member.name}`,
+      `--data-dir=${member.dataDir}`,
+      `--listen-client-urls=http://127.0.0.1:${member.clientPort}`,
+      `--advertise-client-urls=http://127.0.0.1:${member.clientPort}`,
+      `--listen-peer-urls=http://127.0.0.1:${member.peerPort}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${member.peerPort}`,
+      `--initial-cluster=${this.initialCluster()}`,
+      '--initial-cluster-token=it',
+      '--heartbeat-interval=50',
+      '--election-timeout=500',
+      '--log-level=warn',
+      ...this.extraFlags,
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    member.output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (member.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (member.output += chunk.toString()));
+    member.process = child;
+  }
+
+  client(member: MemberProcess, service: 'KV' | 'Cluster' | 'Maintenance' = 'KV'): Client {
+    const key = `${member.name}/${service}`;
+    let client = this.clients.get(key);
+    if (client === undefined) {
+      client = new services[service](`127.0.0.1:${member.clientPort}`, credentials.createInsecure());
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  async kill(member: MemberProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = member.process;
+    if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+    member.process = null;
+  }
+
+  /** Each member's id, learned from its own Status answers. */
+  private readonly memberIds = new Map<string, number>();
+
+  /** The member that every live member names as leader, once they agree. */
+  async waitForLeader(timeoutMs = 15_000): Promise<MemberProcess> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const leaders = new Set<number>();
+      let answered = 0;
+      for (const member of this.members) {
+        if (member.process === null) continue;
+        try {
+          const status = await call(this.client(member, 'Maintenance'), 'Status', {}, 1000);
+          this.memberIds.set(member.name, Number(status.header.member_id));
+          leaders.add(Number(status.leader));
+          answered++;
+        } catch {
+          leaders.add(-1); // not up yet
+        }
+      }
+      const [leaderId] = [...leaders];
+      const leader = this.members.find((m) => m.process !== null && this.memberIds.get(m.name) === leaderId);
+      if (answered > 0 && leaders.size === 1 && leader !== undefined) return leader;
+      if (Date.now() > deadline) throw new Error(`no leader within ${timeoutMs} ms\n${this.members.map((m) => `${m.name}: ${m.output.slice(-2000)}`).join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const client of this.clients.values()) client.close();
+    await Promise.all(this.members.map((member) => this.kill(member, 'SIGTERM')));
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
