@@ -636,7 +636,10 @@ export class Raft {
       }
       return;
     }
-    if (!progress.maybeUpdate(m.index)) return;
+    // A probe answered at exactly the known match still proves the follower is in step: move it
+    // back to Replicate rather than leaving it paused until the next heartbeat.
+    const recoversFromProbe = progress.match === m.index && progress.state === ProgressState.Probe;
+    if (!progress.maybeUpdate(m.index) && !recoversFromProbe) return;
     if (progress.state === ProgressState.Probe) {
       progress.becomeReplicate();
     } else if (progress.state === ProgressState.Snapshot && progress.match + 1 >= this.log.firstIndex()) {
