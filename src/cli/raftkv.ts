@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     member = await RaftMember.start(config, logger);
   } catch (error) {
     logger.error({ err: error }, 'raftkv failed to start');
+    console.error(`raftkv: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(EXIT_START_FAILED);
   }
   const server = await startClientServer(member, config.listenClientUrls, config.clientTls, config.maxRequestBytes);

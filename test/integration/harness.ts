@@ -2,12 +2,13 @@
 // data dir, and talk to them with a gRPC client built from our etcd protos.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, type Client } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type Client } from '@grpc/grpc-js';
 import { services } from '../../src/api/protos.js';
+import type { TestCertificate } from '../support/certificates.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'raftkv');
@@ -52,59 +53,82 @@ export class TestCluster {
   private readonly root: string;
   private readonly clients = new Map<string, Client>();
   private readonly extraFlags: string[];
+  private readonly tls: TestCertificate | null;
 
-  private constructor(root: string, members: MemberProcess[], extraFlags: string[]) {
+  private constructor(root: string, members: MemberProcess[], extraFlags: string[], tls: TestCertificate | null) {
     this.root = root;
     this.members = members;
     this.extraFlags = extraFlags;
+    this.tls = tls;
   }
 
-  static async start(size: number, extraFlags: string[] = []): Promise<TestCluster> {
+  private get scheme(): string {
+    return this.tls === null ? 'http' : 'https';
+  }
+
+  /** Starts `size` members; with `tls`, clients and peers must present certificates from its CA. */
+  static async start(size: number, extraFlags: string[] = [], tls: TestCertificate | null = null): Promise<TestCluster> {
     const root = mkdtempSync(join(tmpdir(), 'raftkv-it-'));
     const members: MemberProcess[] = [];
     for (let i = 1; i <= size; i++) {
       members.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `m${i}`), process: null, output: '' });
     }
-    const cluster = new TestCluster(root, members, extraFlags);
+    const cluster = new TestCluster(root, members, extraFlags, tls);
     for (const member of members) cluster.launch(member);
     await cluster.waitForLeader();
     return cluster;
   }
 
   private initialCluster(): string {
-    return this.members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
+    return this.members.map((m) => `${m.name}=${this.scheme}://127.0.0.1:${m.peerPort}`).join(',');
   }
 
-  launch(member: MemberProcess): void {
+  launch(member: MemberProcess, overrideFlags: string[] = []): ChildProcess {
     const child = spawn(process.execPath, [
       BIN,
       `--name=${member.name}`,
       `--data-dir=${member.dataDir}`,
-      `--listen-client-urls=http://127.0.0.1:${member.clientPort}`,
-      `--advertise-client-urls=http://127.0.0.1:${member.clientPort}`,
-      `--listen-peer-urls=http://127.0.0.1:${member.peerPort}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${member.peerPort}`,
+      `--listen-client-urls=${this.scheme}://127.0.0.1:${member.clientPort}`,
+      `--advertise-client-urls=${this.scheme}://127.0.0.1:${member.clientPort}`,
+      `--listen-peer-urls=${this.scheme}://127.0.0.1:${member.peerPort}`,
+      `--initial-advertise-peer-urls=${this.scheme}://127.0.0.1:${member.peerPort}`,
+      ...(this.tls === null
+        ? []
+        : [
+            `--cert-file=${this.tls.cert}`, `--key-file=${this.tls.key}`, `--trusted-ca-file=${this.tls.ca}`, '--client-cert-auth',
+            `--peer-cert-file=${this.tls.cert}`, `--peer-key-file=${this.tls.key}`, `--peer-trusted-ca-file=${this.tls.ca}`, '--peer-client-cert-auth',
+          ]),
       `--initial-cluster=${this.initialCluster()}`,
       '--initial-cluster-token=it',
       '--heartbeat-interval=50',
       '--election-timeout=500',
       '--log-level=warn',
       ...this.extraFlags,
+      ...overrideFlags,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     member.output = '';
     child.stdout?.on('data', (chunk: Buffer) => (member.output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (member.output += chunk.toString()));
     member.process = child;
+    return child;
   }
 
   client(member: MemberProcess, service: 'KV' | 'Cluster' | 'Maintenance' = 'KV'): Client {
     const key = `${member.name}/${service}`;
     let client = this.clients.get(key);
     if (client === undefined) {
-      client = new services[service](`127.0.0.1:${member.clientPort}`, credentials.createInsecure());
+      client = new services[service](`127.0.0.1:${member.clientPort}`, this.clientCredentials());
       this.clients.set(key, client);
     }
     return client;
+  }
+
+  /** With TLS: the cluster's own client certificate, or `certificate` (e.g. one from another CA). */
+  clientCredentials(certificate: TestCertificate | 'none' | null = this.tls): ChannelCredentials {
+    if (this.tls === null) return credentials.createInsecure();
+    const ca = readFileSync(this.tls.ca);
+    if (certificate === 'none' || certificate === null) return credentials.createSsl(ca);
+    return credentials.createSsl(ca, readFileSync(certificate.key), readFileSync(certificate.cert));
   }
 
   async kill(member: MemberProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

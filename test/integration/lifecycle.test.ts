@@ -1,0 +1,47 @@
+// Starting and stopping members: a data dir of another cluster is refused untouched, and a leader
+// stopped with SIGTERM hands leadership over before it goes.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestCluster, call } from './harness.js';
+
+let cluster: TestCluster | null = null;
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = null;
+});
+
+function exitOf(child: import('node:child_process').ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+describe('member lifecycle', () => {
+  it('refuses a data dir that belongs to another cluster, with a clear error, and leaves it usable', async () => {
+    cluster = await TestCluster.start(1);
+    const [m1] = cluster.members;
+    await call(cluster.client(m1), 'Put', { key: Buffer.from('mine'), value: Buffer.from('1') });
+    await cluster.kill(m1, 'SIGTERM');
+
+    const intruder = cluster.launch(m1, ['--initial-cluster-token=someone-else']);
+    const code = await exitOf(intruder);
+    m1.process = null;
+    expect(code).not.toBe(0);
+    expect(m1.output).toMatch(/belongs to|mismatch|another/i);
+
+    cluster.launch(m1);
+    await cluster.waitForLeader();
+    const response = await call(cluster.client(m1), 'Range', { key: Buffer.from('mine') });
+    expect(response.kvs.map((kv: any) => kv.value.toString())).toEqual(['1']);
+  }, 60_000);
+
+  it('a leader stopped with SIGTERM transfers leadership first', async () => {
+    cluster = await TestCluster.start(3, ['--log-level=info']);
+    const leader = await cluster.waitForLeader();
+    const stoppedAt = Date.now();
+    await cluster.kill(leader, 'SIGTERM');
+    const next = await cluster.waitForLeader(5000);
+    expect(next).not.toBe(leader);
+    expect(leader.output).toMatch(/transferring leadership before stopping/);
+    // A transfer takes a round trip or two; an election would wait out the 500 ms timeout first.
+    expect(Date.now() - stoppedAt).toBeLessThan(3000);
+  }, 60_000);
+});
