@@ -14,6 +14,10 @@ const STATUS_BY_CODE: Record<ServerErrorCode, status> = {
   [ServerErrorCode.Stopped]: status.UNAVAILABLE,
   [ServerErrorCode.BadConfig]: status.FAILED_PRECONDITION,
   [ServerErrorCode.MemberNotFound]: status.NOT_FOUND,
+  [ServerErrorCode.PeerUrlExists]: status.FAILED_PRECONDITION,
+  [ServerErrorCode.MemberNotLearner]: status.FAILED_PRECONDITION,
+  [ServerErrorCode.LearnerNotReady]: status.FAILED_PRECONDITION,
+  [ServerErrorCode.BadMemberUrls]: status.INVALID_ARGUMENT,
 };
 
 export function toGrpcError(error: unknown): Partial<ServiceError> {

@@ -1,9 +1,10 @@
-// The etcd v3 services a member serves so far: KV (Put, Range), Cluster (MemberList) and
+// The etcd v3 services a member serves so far: KV (Put, Range), Cluster (membership) and
 // Maintenance (Status). Each handler checks its input, calls the member, and shapes the answer.
 
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { KeyValue } from '../mvcc/store.js';
 import type { RaftMember, ResponseHeader } from '../server/member.js';
+import type { MemberInfo } from '../server/membership.js';
 import { toGrpcError } from './errors.js';
 
 export const SERVER_VERSION = '3.5.0';
@@ -49,12 +50,31 @@ export function kvService(member: RaftMember): UntypedServiceImplementation {
   };
 }
 
+function memberMessage(m: MemberInfo): object {
+  return { ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
+}
+
 export function clusterService(member: RaftMember): UntypedServiceImplementation {
   return {
     MemberList: unary(async (request) => {
       if (request.linearizable) await member.linearizableBarrier();
-      const members = member.members().map((m) => ({ ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner }));
-      return { header: header(member.header()), members };
+      return { header: header(member.header()), members: member.members().map(memberMessage) };
+    }),
+    MemberAdd: unary(async (request) => {
+      const result = await member.addMember(request.peerURLs ?? [], request.isLearner === true);
+      return { header: header(result.header), member: memberMessage(result.member), members: result.members.map(memberMessage) };
+    }),
+    MemberRemove: unary(async (request) => {
+      const result = await member.removeMember(Number(request.ID));
+      return { header: header(result.header), members: result.members.map(memberMessage) };
+    }),
+    MemberPromote: unary(async (request) => {
+      const result = await member.promoteMember(Number(request.ID));
+      return { header: header(result.header), members: result.members.map(memberMessage) };
+    }),
+    MemberUpdate: unary(async (request) => {
+      const result = await member.updateMember(Number(request.ID), request.peerURLs ?? []);
+      return { header: header(result.header), members: result.members.map(memberMessage) };
     }),
   };
 }

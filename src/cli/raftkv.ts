@@ -42,6 +42,12 @@ async function main(): Promise<void> {
     logger.info('stopped');
     process.exit(0);
   };
+  void member.removed.then(() => {
+    // Like etcd, a member removed from the cluster exits once it has stopped.
+    server.forceShutdown();
+    logger.info('removed from the cluster; exiting');
+    process.exit(0);
+  });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

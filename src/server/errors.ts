@@ -10,6 +10,10 @@ export const ServerErrorCode = {
   Stopped: 'STOPPED',
   BadConfig: 'BAD_CONFIG',
   MemberNotFound: 'MEMBER_NOT_FOUND',
+  PeerUrlExists: 'PEER_URL_EXISTS',
+  MemberNotLearner: 'MEMBER_NOT_LEARNER',
+  LearnerNotReady: 'LEARNER_NOT_READY',
+  BadMemberUrls: 'BAD_MEMBER_URLS',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 

@@ -7,25 +7,33 @@
 
 import type { Logger } from 'pino';
 import {
+  ConfChangeType,
   EntryType,
   ProposalDroppedError,
   RawNode,
   SeededRandom,
   StateType,
   decodeConfChange,
-  type ConfState,
+  type ConfChange,
   type Entry,
   type Ready,
   type Snapshot,
 } from '../raft/index.js';
 import { KvStore, type KeyValue, type RangeResult } from '../mvcc/store.js';
-import { Wal } from '../storage/index.js';
+import { Wal, WalNotFoundError } from '../storage/index.js';
 import { PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { ServerError, ServerErrorCode } from './errors.js';
-import { initialMembership, formatId } from './identity.js';
+import { initialMembership, formatId, memberIdFor } from './identity.js';
 import { Membership, type MemberInfo } from './membership.js';
-import { decodeInternalRequest, encodeInternalRequest, type InternalRequest, type PutRequest } from './requests.js';
+import {
+  decodeInternalRequest,
+  decodeMemberContext,
+  encodeInternalRequest,
+  encodeMemberContext,
+  type InternalRequest,
+  type PutRequest,
+} from './requests.js';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 
@@ -97,18 +105,17 @@ export class RaftMember {
   }
 
   static async start(config: ServerConfig, logger: Logger): Promise<RaftMember> {
-    const { clusterId, members } = initialMembership(config.initialCluster, config.initialClusterToken);
+    const initial = initialMembership(config.initialCluster, config.initialClusterToken);
+    const { members } = initial;
     const self = members.find((member) => member.name === config.name);
     if (self === undefined) throw new ServerError(ServerErrorCode.BadConfig, `--initial-cluster has no member named ${config.name}`);
-    const wal = await Wal.open(config.dataDir, { clusterId, memberId: self.id, name: config.name }, { logger });
+    const wal = await openWal(config, initial.clusterId, self.id, logger);
+    const clusterId = wal.identity.clusterId;
     const store = await KvStore.open(join(config.dataDir, 'member', 'kv'));
     const membership = await Membership.load(store, members);
-    if (wal.isNew) {
-      if (config.initialClusterState === 'existing') {
-        throw new ServerError(ServerErrorCode.BadConfig, 'joining an existing cluster (--initial-cluster-state existing) is not supported yet');
-      }
-      await bootstrap(wal, members.map((member) => member.id));
-    }
+    // A founder of a new cluster starts from the shared bootstrap snapshot; a member joining an
+    // existing cluster starts empty and receives the cluster's state from the leader.
+    if (wal.isNew && config.initialClusterState === 'new') await bootstrap(wal, members.map((member) => member.id));
     const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs));
     const node = new RawNode({
       id: self.id,
@@ -135,7 +142,7 @@ export class RaftMember {
     });
     const member: RaftMember = new RaftMember({ config, logger, memberId: self.id, clusterId, node, wal, store, transport, membership });
     for (const url of config.listenPeerUrls) await transport.listen(url);
-    for (const peer of membership.list()) if (peer.id !== self.id) transport.addPeer(peer.id, peer.peerUrls);
+    member.syncTransportPeers();
     member.ticker = setInterval(() => member.tick(), config.heartbeatIntervalMs);
     logger.info(
       { name: config.name, memberId: formatId(self.id), clusterId: formatId(clusterId), peerUrls: config.listenPeerUrls, clientUrls: config.advertiseClientUrls, dataDir: config.dataDir },
@@ -209,7 +216,7 @@ export class RaftMember {
     if (snapshot.data.byteLength === 0) return;
     await this.store.restore(snapshot.data, snapshot.metadata.index);
     this.membership.reload();
-    for (const peer of this.membership.list()) if (peer.id !== this.memberId) this.transport.addPeer(peer.id, peer.peerUrls);
+    this.syncTransportPeers();
     this.logger.info({ index: snapshot.metadata.index, revision: this.store.revision }, 'installed snapshot from the leader');
   }
 
@@ -232,7 +239,8 @@ export class RaftMember {
     const results = new Map<number, ApplyResult>();
     for (const entry of entries) {
       if (entry.type === EntryType.ConfChange) {
-        this.applyConfChange(entry);
+        const outcome = this.applyConfChange(entry, entry.index > this.store.appliedIndex);
+        if (outcome !== null) results.set(outcome.requestId, { revision: this.store.revision });
         continue;
       }
       // Replayed after a restart: the store already holds it.
@@ -244,8 +252,49 @@ export class RaftMember {
     return results;
   }
 
-  private applyConfChange(entry: Entry): ConfState {
-    return this.node.applyConfChange(decodeConfChange(entry.data));
+  /**
+   * Applies a configuration change to the core (always, also when replaying after a restart) and,
+   * for a new entry, to the membership registry and the transport. Returns the request to answer
+   * when this member proposed the change.
+   */
+  private applyConfChange(entry: Entry, isNew: boolean): { requestId: number } | null {
+    const change = decodeConfChange(entry.data);
+    const confState = this.node.applyConfChange(change);
+    if (!isNew) return null;
+    const context = change.context.byteLength > 0 ? decodeMemberContext(change.context) : null;
+    const peerUrls = context?.peer_urls ?? [];
+    if (change.type === ConfChangeType.UpdateNode) this.membership.updatePeerUrls(change.nodeId, peerUrls);
+    this.membership.sync(confState, { id: change.nodeId, peerUrls });
+    this.syncTransportPeers();
+    this.logger.info({ change: describeChange(change), voters: confState.voters.map(formatId), learners: confState.learners.map(formatId) }, 'applied membership change');
+    if (change.type === ConfChangeType.RemoveNode && change.nodeId === this.memberId) this.onRemoved();
+    return context !== null && context.proposer_id === this.memberId && context.request_id !== undefined ? { requestId: context.request_id } : null;
+  }
+
+  private syncTransportPeers(): void {
+    const known = new Set<number>();
+    for (const peer of this.membership.list()) {
+      if (peer.id === this.memberId) continue;
+      known.add(peer.id);
+      this.transport.addPeer(peer.id, peer.peerUrls);
+    }
+    for (const id of this.transportPeers) if (!known.has(id)) this.transport.removePeer(id);
+    this.transportPeers = known;
+  }
+
+  private transportPeers = new Set<number>();
+
+  // Declared before `removed`, whose initializer assigns it: fields initialize in order.
+  private resolveRemoved!: () => void;
+  /** Resolves when this member has been removed from the cluster and stopped. */
+  readonly removed: Promise<void> = new Promise((resolve) => {
+    this.resolveRemoved = resolve;
+  });
+
+  private onRemoved(): void {
+    this.logger.warn({ memberId: formatId(this.memberId) }, 'this member was removed from the cluster; shutting down');
+    // Let the Ready in progress finish (its acknowledgements matter to the others), then stop.
+    setImmediate(() => void this.stop().then(() => this.resolveRemoved()));
   }
 
   private applyRequest(request: InternalRequest): ApplyResult {
@@ -292,6 +341,76 @@ export class RaftMember {
       this.waiters.set(requestId, { resolve, reject, timer });
       this.schedule();
     });
+  }
+
+  /** Proposes a configuration change and resolves once it is applied here. */
+  private proposeConfChange(type: ConfChange['type'], nodeId: number, peerUrls: readonly string[], isLearner: boolean): Promise<ApplyResult> {
+    if (this.stopped) return Promise.reject(new ServerError(ServerErrorCode.Stopped, 'etcdserver: server stopped'));
+    const requestId = this.nextRequestId++;
+    const context = encodeMemberContext({ id: nodeId, peer_urls: [...peerUrls], is_learner: isLearner, proposer_id: this.memberId, request_id: requestId });
+    return new Promise<ApplyResult>((resolve, reject) => {
+      try {
+        this.node.proposeConfChange({ type, nodeId, context });
+      } catch (error) {
+        if (error instanceof ProposalDroppedError) {
+          reject(new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader', { cause: error }));
+          return;
+        }
+        throw error;
+      }
+      const timer = setTimeout(() => {
+        this.waiters.delete(requestId);
+        reject(new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out'));
+      }, this.requestTimeoutMs);
+      this.waiters.set(requestId, { resolve, reject, timer });
+      this.schedule();
+    });
+  }
+
+  async addMember(peerUrls: readonly string[], isLearner: boolean): Promise<{ header: ResponseHeader; member: MemberInfo; members: MemberInfo[] }> {
+    if (peerUrls.length === 0 || !peerUrls.every(isValidPeerUrl)) throw new ServerError(ServerErrorCode.BadMemberUrls, 'etcdserver: given member URLs are invalid');
+    if (this.membership.findByPeerUrl(peerUrls) !== undefined) throw new ServerError(ServerErrorCode.PeerUrlExists, 'etcdserver: Peer URLs already exists');
+    // The same derivation the new member applies to its own flags, so it knows its id.
+    const id = memberIdFor(peerUrls, this.config.initialClusterToken);
+    const result = await this.proposeConfChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, peerUrls, isLearner);
+    const member = this.membership.get(id) ?? { id, name: '', peerUrls: [...peerUrls], clientUrls: [], isLearner };
+    return { header: this.header(result.revision), member, members: this.members() };
+  }
+
+  async removeMember(id: number): Promise<{ header: ResponseHeader; members: MemberInfo[] }> {
+    if (this.membership.get(id) === undefined) throw new ServerError(ServerErrorCode.MemberNotFound, 'etcdserver: member not found');
+    const result = await this.proposeConfChange(ConfChangeType.RemoveNode, id, [], false);
+    return { header: this.header(result.revision), members: this.members() };
+  }
+
+  async promoteMember(id: number): Promise<{ header: ResponseHeader; members: MemberInfo[] }> {
+    const member = this.membership.get(id);
+    if (member === undefined) throw new ServerError(ServerErrorCode.MemberNotFound, 'etcdserver: member not found');
+    if (!member.isLearner) throw new ServerError(ServerErrorCode.MemberNotLearner, 'etcdserver: can only promote a learner member');
+    if (!this.learnerIsReady(id)) {
+      throw new ServerError(ServerErrorCode.LearnerNotReady, 'etcdserver: can only promote a learner member which is in sync with leader');
+    }
+    const result = await this.proposeConfChange(ConfChangeType.AddNode, id, member.peerUrls, false);
+    return { header: this.header(result.revision), members: this.members() };
+  }
+
+  async updateMember(id: number, peerUrls: readonly string[]): Promise<{ header: ResponseHeader; members: MemberInfo[] }> {
+    if (this.membership.get(id) === undefined) throw new ServerError(ServerErrorCode.MemberNotFound, 'etcdserver: member not found');
+    if (peerUrls.length === 0 || !peerUrls.every(isValidPeerUrl)) throw new ServerError(ServerErrorCode.BadMemberUrls, 'etcdserver: given member URLs are invalid');
+    const result = await this.proposeConfChange(ConfChangeType.UpdateNode, id, peerUrls, this.membership.get(id)?.isLearner ?? false);
+    return { header: this.header(result.revision), members: this.members() };
+  }
+
+  /**
+   * As etcd: a learner may be promoted once it holds at least 90% of the leader's log. Only the
+   * leader knows; elsewhere the promotion is proposed without the check.
+   */
+  private learnerIsReady(id: number): boolean {
+    const raft = this.node.raft;
+    if (raft.state !== StateType.Leader) return true;
+    const progress = raft.tracker.progress.get(id);
+    const leaderMatch = raft.tracker.progress.get(this.memberId)?.match ?? raft.log.lastIndex();
+    return progress !== undefined && progress.match >= leaderMatch * 0.9;
   }
 
   private settle(requestId: number, result: ApplyResult): void {
@@ -453,6 +572,60 @@ export class RaftMember {
     await this.transport.stop();
     await this.store.close();
     await this.wal.close();
+  }
+}
+
+function isValidPeerUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.port !== '';
+  } catch {
+    return false;
+  }
+}
+
+function describeChange(change: ConfChange): string {
+  const names: Record<number, string> = { 0: 'add-voter', 1: 'remove', 2: 'update', 3: 'add-learner' };
+  return `${names[change.type]} ${formatId(change.nodeId)}`;
+}
+
+/**
+ * Opens this member's WAL. As in etcd, the --initial-cluster* flags only matter for an empty data
+ * dir: a member restarted with `--initial-cluster-state existing` resumes from what it stored.
+ */
+async function openWal(config: ServerConfig, derivedClusterId: number, selfId: number, logger: Logger): Promise<Wal> {
+  if (config.initialClusterState === 'existing') {
+    try {
+      const wal = await Wal.open(config.dataDir, null, { logger });
+      if (wal.identity.memberId === selfId) return wal;
+      await wal.close();
+      throw new ServerError(
+        ServerErrorCode.BadConfig,
+        `the data dir ${config.dataDir} belongs to member ${formatId(wal.identity.memberId)}, not to ${config.name} (${formatId(selfId)}); refusing to start`,
+      );
+    } catch (error) {
+      if (!(error instanceof WalNotFoundError)) throw error;
+    }
+  }
+  const clusterId = await resolveClusterId(config, derivedClusterId, selfId, logger);
+  return Wal.open(config.dataDir, { clusterId, memberId: selfId, name: config.name }, { logger });
+}
+
+/**
+ * A founder derives the cluster id from --initial-cluster. A member joining an existing cluster
+ * cannot (the id comes from the founders), so it asks the other members listed there, as etcd does.
+ */
+async function resolveClusterId(config: ServerConfig, derived: number, selfId: number, logger: Logger): Promise<number> {
+  if (config.initialClusterState === 'new') return derived;
+  const peerUrls = config.initialCluster.filter((member) => member.name !== config.name).flatMap((member) => member.peerUrls);
+  if (peerUrls.length === 0) throw new ServerError(ServerErrorCode.BadConfig, '--initial-cluster-state existing needs the existing members in --initial-cluster');
+  const tls = config.peerTls === null ? undefined : { ...config.peerTls, trustedCaFile: config.peerTls.trustedCaFile ?? undefined };
+  try {
+    const answer = await PeerTransport.identify(peerUrls, tls === undefined ? {} : { tls });
+    logger.info({ clusterId: formatId(answer.clusterId), from: answer.url, memberId: formatId(selfId) }, 'joining an existing cluster');
+    return answer.clusterId;
+  } catch (error) {
+    throw new ServerError(ServerErrorCode.BadConfig, `cannot reach any existing member to join (${peerUrls.join(', ')})`, { cause: error });
   }
 }
 

@@ -51,6 +51,35 @@ export class Membership {
     return this.members.get(id);
   }
 
+  /**
+   * Makes the registry agree with Raft's configuration after a change: members that left are
+   * dropped, new ones are added from the change's context, roles follow the configuration.
+   */
+  sync(confState: { voters: readonly number[]; learners: readonly number[] }, joining: { id: number; peerUrls: readonly string[] } | null): void {
+    const roles = new Map<number, boolean>();
+    for (const id of confState.voters) roles.set(id, false);
+    for (const id of confState.learners) roles.set(id, true);
+    for (const id of [...this.members.keys()]) if (!roles.has(id)) this.members.delete(id);
+    for (const [id, isLearner] of roles) {
+      const existing = this.members.get(id);
+      if (existing !== undefined) this.members.set(id, { ...existing, isLearner });
+      else if (joining !== null && joining.id === id) this.members.set(id, { id, name: '', peerUrls: [...joining.peerUrls], clientUrls: [], isLearner });
+    }
+    this.save();
+  }
+
+  updatePeerUrls(id: number, peerUrls: readonly string[]): void {
+    const member = this.members.get(id);
+    if (member === undefined) return;
+    this.members.set(id, { ...member, peerUrls: [...peerUrls] });
+    this.save();
+  }
+
+  /** The member already using one of these peer URLs, if any. */
+  findByPeerUrl(peerUrls: readonly string[]): MemberInfo | undefined {
+    return this.list().find((member) => member.peerUrls.some((url) => peerUrls.includes(url)));
+  }
+
   setAttributes(id: number, name: string, clientUrls: readonly string[]): void {
     const member = this.members.get(id);
     if (member === undefined) return;

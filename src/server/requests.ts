@@ -54,9 +54,11 @@ export function decodeInternalRequest(bytes: Uint8Array): InternalRequest {
 
 export interface MemberContext {
   id: number;
-  name: string;
-  peer_urls: string[];
+  name?: string;
+  peer_urls?: string[];
   is_learner?: boolean;
+  proposer_id?: number;
+  request_id?: number;
 }
 
 export function encodeMemberContext(context: MemberContext): Uint8Array {

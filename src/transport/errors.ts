@@ -16,6 +16,7 @@ export const TransportErrorCode = {
   MessageTooLarge: 'TRANSPORT_MESSAGE_TOO_LARGE',
   SnapshotTooLarge: 'TRANSPORT_SNAPSHOT_TOO_LARGE',
   SnapshotStreamMalformed: 'TRANSPORT_SNAPSHOT_STREAM_MALFORMED',
+  IdentifyFailed: 'TRANSPORT_IDENTIFY_FAILED',
 } as const;
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
 
@@ -114,5 +115,26 @@ export class SnapshotTooLargeError extends TransportError {
 export class SnapshotStreamMalformedError extends TransportError {
   constructor(reason: string) {
     super(TransportErrorCode.SnapshotStreamMalformed, `malformed snapshot stream: ${reason}`);
+  }
+}
+
+/** One URL that did not answer Identify, and why. */
+export interface IdentifyAttempt {
+  readonly url: string;
+  readonly error: Error;
+}
+
+/**
+ * No peer URL answered Identify (each failed or ran out of its deadline). `attempts` lists every
+ * URL tried with its error, in order; `cause` is the last of those errors.
+ */
+export class IdentifyFailedError extends TransportError {
+  readonly urls: readonly string[];
+  readonly attempts: readonly IdentifyAttempt[];
+  constructor(attempts: readonly IdentifyAttempt[]) {
+    const tried = attempts.map(({ url, error }) => `${url} (${error.message})`).join(', ');
+    super(TransportErrorCode.IdentifyFailed, `transport: no member answered Identify; tried ${tried}`, { cause: attempts.at(-1)?.error });
+    this.urls = attempts.map(({ url }) => url);
+    this.attempts = attempts;
   }
 }

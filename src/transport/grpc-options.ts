@@ -27,6 +27,16 @@ export function channelOptions(settings: TransportSettings): ChannelOptions {
   };
 }
 
+/** A throwaway channel for one Identify call: its answer is 16 bytes, and it never reconnects. */
+export function identifyChannelOptions(): ChannelOptions {
+  return {
+    'grpc.max_send_message_length': 1024,
+    'grpc.max_receive_message_length': 1024,
+    // Its own connection, closed with the channel, never one a later channel might pick up.
+    'grpc.use_local_subchannel_pool': 1,
+  };
+}
+
 export function serverOptions(settings: TransportSettings): ServerOptions {
   return {
     'grpc.max_send_message_length': settings.frameBytesMax,

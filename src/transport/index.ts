@@ -1,7 +1,8 @@
 // The public face of the peer transport: Raft messages between members over gRPC streams.
 
 export { PeerTransport } from './transport.js';
-export { transportDefaults, type TransportOptions } from './options.js';
+export { transportDefaults, type IdentifyOptions, type TransportOptions } from './options.js';
+export type { PeerIdentity } from './identify.js';
 export type { PeerTlsOptions } from './credentials.js';
 export type { PeerStats } from './peer.js';
 export type { TransportLogger } from './log.js';

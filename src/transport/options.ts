@@ -21,6 +21,8 @@ export const transportDefaults = {
   /** etcd's default backend quota; a larger snapshot is refused before it is reassembled. */
   snapshotBytesMax: 2048 * MiB,
   reconnectDelayMs: { initial: 50, max: 2_000 },
+  /** Per URL tried by `PeerTransport.identify`: connecting and answering. */
+  identifyTimeoutMs: 2_000,
 } as const;
 
 export interface TransportOptions {
@@ -45,6 +47,14 @@ export interface TransportOptions {
   onUnreachable(peerId: number): void;
   /** A MsgSnap was fully delivered (true) or failed (false): RawNode.reportSnapshot. */
   onSnapshotStatus(peerId: number, ok: boolean): void;
+}
+
+/** For `PeerTransport.identify`, which runs before the member has a transport of its own. */
+export interface IdentifyOptions {
+  /** Needed for https URLs, as for normal peer connections. */
+  tls?: PeerTlsOptions;
+  /** The deadline of each URL's attempt. */
+  timeoutMs?: number;
 }
 
 export interface TransportSettings {
@@ -80,4 +90,8 @@ export function resolveSettings(options: TransportOptions): TransportSettings {
     snapshotBytesMax: requireCount('snapshotBytesMax', options.snapshotBytesMax ?? transportDefaults.snapshotBytesMax, 0, bufferConstants.MAX_LENGTH),
     reconnectDelayMs: { initial: initialDelay, max: requireCount('reconnectDelayMs.max', delay.max, initialDelay) },
   };
+}
+
+export function resolveIdentifyTimeoutMs(options: IdentifyOptions): number {
+  return requireCount('timeoutMs', options.timeoutMs ?? transportDefaults.identifyTimeoutMs, 1);
 }

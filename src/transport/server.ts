@@ -1,7 +1,8 @@
 // The listening side: accepts message and snapshot streams from peers of this cluster addressed to
-// this member, and hands what arrives to the local node.
+// this member, and hands what arrives to the local node. It also tells anyone who asks which
+// cluster and member it is (Identify), unchecked: a joining member does not know the cluster id yet.
 
-import { Server, type Metadata, type sendUnaryData, type ServerCredentials, type ServerReadableStream } from '@grpc/grpc-js';
+import { Server, type Metadata, type sendUnaryData, type ServerCredentials, type ServerReadableStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Message } from '../raft/index.js';
 import { ListenFailedError, TransportError } from './errors.js';
 import { serverOptions } from './grpc-options.js';
@@ -17,6 +18,8 @@ import {
   readStreamHeader,
   toServiceError,
   type Ack,
+  type Empty,
+  type Identity,
   type SnapshotFrame,
   type StreamHeader,
 } from './service.js';
@@ -34,6 +37,8 @@ export class PeerServer {
     this.server.addService(raftService, {
       messageStream: (call: ServerReadableStream<Message[], Ack>, callback: sendUnaryData<Ack>) => this.acceptMessageStream(call, callback),
       snapshotStream: (call: ServerReadableStream<SnapshotFrame, Ack>, callback: sendUnaryData<Ack>) => this.acceptSnapshotStream(call, callback),
+      identify: (_call: ServerUnaryCall<Empty, Identity>, callback: sendUnaryData<Identity>) =>
+        callback(null, { clusterId: this.settings.clusterId, memberId: this.settings.memberId }),
     });
   }
 

@@ -5,12 +5,17 @@
 // service raftkv.transport.Raft {
 //   rpc MessageStream(stream MessageBatch) returns (Ack);   // long-lived, one per peer
 //   rpc SnapshotStream(stream SnapshotFrame) returns (Ack); // one per MsgSnap
+//   rpc Identify(Empty) returns (Identity);                 // unary, no cluster-id check
 // }
 //
 // A SnapshotFrame is one tag byte and a payload: tag 1 = header, a MessageBatch holding the MsgSnap
 // with its snapshot data left out; tag 2 = the next chunk of that data, raw. The data length is
 // announced in the request metadata, so a receiver refuses an oversized snapshot before any of it
-// arrives. Ack is empty.
+// arrives. Ack and Empty are empty.
+//
+// Identify answers the listener's { clusterId, memberId } to anyone who asks, so a member joining
+// an existing cluster learns the cluster id before it has one. An Identity is 16 bytes: the two
+// ids as big-endian float64, each a safe integer >= 0.
 
 import { Metadata, status, type MethodDefinition, type ServerErrorResponse, type ServiceDefinition } from '@grpc/grpc-js';
 import type { Message } from '../raft/index.js';
@@ -25,10 +30,22 @@ import {
 
 export const MESSAGE_STREAM_PATH = '/raftkv.transport.Raft/MessageStream';
 export const SNAPSHOT_STREAM_PATH = '/raftkv.transport.Raft/SnapshotStream';
+export const IDENTIFY_PATH = '/raftkv.transport.Raft/Identify';
 
-/** The empty response of both RPCs: a stream's outcome is its status. */
+/** The empty response of both stream RPCs: a stream's outcome is its status. */
 export type Ack = Readonly<Record<string, never>>;
 export const ACK: Ack = Object.freeze({});
+/** The empty request of Identify. */
+export type Empty = Ack;
+export const EMPTY: Empty = ACK;
+
+/** Who answers at a peer URL: Identify's response. */
+export interface Identity {
+  readonly clusterId: number;
+  readonly memberId: number;
+}
+
+const IDENTITY_BYTES = 16;
 const EMPTY_BUFFER = Buffer.alloc(0);
 
 export type SnapshotFrame =
@@ -82,6 +99,24 @@ function deserializeAck(): Ack {
   return ACK;
 }
 
+export function serializeIdentity(identity: Identity): Buffer {
+  const bytes = Buffer.allocUnsafe(IDENTITY_BYTES);
+  bytes.writeDoubleBE(identity.clusterId, 0);
+  bytes.writeDoubleBE(identity.memberId, 8);
+  return bytes;
+}
+
+/** Throws on anything but 16 bytes holding two safe non-negative integers; gRPC fails the call. */
+export function deserializeIdentity(bytes: Buffer): Identity {
+  if (bytes.byteLength !== IDENTITY_BYTES) throw new Error(`identity of ${bytes.byteLength} bytes, expected ${IDENTITY_BYTES}`);
+  const clusterId = bytes.readDoubleBE(0);
+  const memberId = bytes.readDoubleBE(8);
+  for (const id of [clusterId, memberId]) {
+    if (!Number.isSafeInteger(id) || id < 0) throw new Error(`identity holds an invalid id ${id}`);
+  }
+  return { clusterId, memberId };
+}
+
 export const messageStreamMethod: MethodDefinition<readonly Message[], Ack> = {
   path: MESSAGE_STREAM_PATH,
   requestStream: true,
@@ -102,9 +137,20 @@ export const snapshotStreamMethod: MethodDefinition<SnapshotFrame, Ack> = {
   responseDeserialize: deserializeAck,
 };
 
+export const identifyMethod: MethodDefinition<Empty, Identity> = {
+  path: IDENTIFY_PATH,
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: serializeAck,
+  requestDeserialize: deserializeAck,
+  responseSerialize: serializeIdentity,
+  responseDeserialize: deserializeIdentity,
+};
+
 export const raftService: ServiceDefinition = {
   messageStream: messageStreamMethod,
   snapshotStream: snapshotStreamMethod,
+  identify: identifyMethod,
 };
 
 const HEADER_CLUSTER_ID = 'raftkv-cluster-id';

@@ -5,12 +5,23 @@
 import { isLocalMessage, MessageType, type Message, type Snapshot } from '../raft/index.js';
 import { parsePeerUrl, PeerCredentials, type PeerAddress } from './credentials.js';
 import { InvalidPeerUrlError, PeerIsSelfError, PeerNotFoundError, TransportStoppedError } from './errors.js';
+import { identify, type PeerIdentity } from './identify.js';
 import { ThrottledWarnings } from './log.js';
-import { resolveSettings, type TransportOptions, type TransportSettings } from './options.js';
+import { resolveSettings, type IdentifyOptions, type TransportOptions, type TransportSettings } from './options.js';
 import { Peer, type PeerContext, type PeerStats } from './peer.js';
 import { PeerServer } from './server.js';
 
 export class PeerTransport {
+  /**
+   * Asks existing members which cluster they form, before this member creates its transport (etcd's
+   * `--initial-cluster-state existing`): tries each peer URL in turn, each within `timeoutMs`
+   * (2 s by default), with the same TLS handling as peer streams, and returns the first answer.
+   * Throws IdentifyFailedError, listing every URL tried, when none answers.
+   */
+  static identify(urls: readonly string[], options?: IdentifyOptions): Promise<PeerIdentity> {
+    return identify(urls, options);
+  }
+
   private readonly settings: TransportSettings;
   private readonly credentials: PeerCredentials;
   private readonly warnings: ThrottledWarnings;

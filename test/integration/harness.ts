@@ -123,6 +123,17 @@ export class TestCluster {
     return client;
   }
 
+  /** A member to be added at runtime: ports and a data dir, not started (see launch). */
+  async newMember(name: string): Promise<MemberProcess> {
+    const member: MemberProcess = { name, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(this.root, name), process: null, output: '' };
+    this.members.push(member);
+    return member;
+  }
+
+  peerUrl(member: MemberProcess): string {
+    return `${this.scheme}://127.0.0.1:${member.peerPort}`;
+  }
+
   /** With TLS: the cluster's own client certificate, or `certificate` (e.g. one from another CA). */
   clientCredentials(certificate: TestCertificate | 'none' | null = this.tls): ChannelCredentials {
     if (this.tls === null) return credentials.createInsecure();

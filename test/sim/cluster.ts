@@ -564,6 +564,7 @@ export class SimCluster {
     this.network.options.duplicateProbability = 0;
     this.trace('heal everything');
     for (const member of this.members.values()) if (!member.isUp && !member.removed) this.startMember(member);
+    this.livenessDeadlineMs = this.nowMs + this.scenario.livenessTicksMax * this.scenario.tickMs + this.backlogCatchUpMs();
     this.schedule(this.scenario.tickMs, { kind: 'liveness' });
   }
 
@@ -595,11 +596,27 @@ export class SimCluster {
         this.afterInput(leader);
       }
     }
-    if (this.nowMs - this.healedAtMs > this.scenario.livenessTicksMax * this.scenario.tickMs) {
+    if (this.nowMs > this.livenessDeadlineMs) {
       throw new Violation(ViolationKind.Liveness, `no new entry applied on every member ${this.nowMs - this.healedAtMs}ms after healing; ${this.describeMembers()}`);
     }
     this.schedule(this.scenario.tickMs, { kind: 'liveness' });
   }
+
+  /**
+   * Time a member may need to receive the backlog that piled up in some log during the faults:
+   * liveness is about progress, and a throttled pipeline (one small message in flight) moves a
+   * large backlog slowly but surely. Estimated generously from the scenario's limits.
+   */
+  private backlogCatchUpMs(): number {
+    const lastIndexes = [...this.members.values()].filter((m) => !m.removed).map((m) => m.node?.raft.log.lastIndex() ?? m.disk.lastIndex());
+    const backlogEntries = Math.max(...lastIndexes) - Math.min(...lastIndexes);
+    const entryBytes = 8 + 16;
+    const entriesPerRoundTrip = Math.max(1, Math.floor(this.scenario.messageBytesMax / entryBytes)) * this.scenario.inflightMessagesMax;
+    const roundTripMs = 2 * this.scenario.network.delayMaxMs + this.scenario.diskLatencyMaxMs + this.scenario.tickMs;
+    return 2 * Math.ceil(backlogEntries / entriesPerRoundTrip) * roundTripMs;
+  }
+
+  private livenessDeadlineMs = Infinity;
 
   describeMembers(): string {
     return [...this.members.values()]

@@ -1,0 +1,100 @@
+// Membership at runtime with real processes: add a learner that joins with
+// --initial-cluster-state existing, promote it, remove an old member (the leader) — while a
+// client keeps writing, and the cluster stays writable throughout.
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestCluster, call, type MemberProcess } from './harness.js';
+
+let cluster: TestCluster | null = null;
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = null;
+});
+
+async function eventually<T>(what: string, attempt: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await attempt();
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+describe('runtime membership changes', () => {
+  it('adds a learner, promotes it and removes the old leader while staying writable', async () => {
+    cluster = await TestCluster.start(3);
+    const c = cluster;
+    const [, m2, m3] = c.members;
+    const leader = await c.waitForLeader();
+
+    // A writer that records when each write was acknowledged.
+    let writing = true;
+    const acknowledgedAt: number[] = [];
+    let written = 0;
+    const writer = (async () => {
+      while (writing) {
+        const live = c.members.filter((m) => m.process !== null && m !== leader);
+        const target = live[written % live.length] as MemberProcess;
+        try {
+          await call(c.client(target), 'Put', { key: Buffer.from(`w/${written}`), value: Buffer.from('x') }, 2000);
+          acknowledgedAt.push(Date.now());
+        } catch {
+          // counted as a gap below
+        }
+        written++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const startedAt = Date.now();
+
+    const m4 = await c.newMember('m4');
+    const added = await call(c.client(m2, 'Cluster'), 'MemberAdd', { peerURLs: [c.peerUrl(m4)], isLearner: true });
+    expect(added.member.isLearner).toBe(true);
+    const m4Id = Number(added.member.ID);
+    expect(added.members).toHaveLength(4);
+
+    await expect(call(c.client(m3, 'Cluster'), 'MemberAdd', { peerURLs: [c.peerUrl(m4)] })).rejects.toMatchObject({
+      code: 9,
+      details: 'etcdserver: Peer URLs already exists',
+    });
+
+    c.launch(m4, ['--initial-cluster-state=existing']);
+    // The learner catches up from the leader and serves serializable reads of the data.
+    await eventually('the learner catching up', async () => {
+      const response = await call(c.client(m4), 'Range', { key: Buffer.from('w/'), range_end: Buffer.from('w0'), serializable: true }, 1000);
+      if (response.kvs.length < 5) throw new Error(`only ${response.kvs.length} keys`);
+    });
+
+    const promoted = await eventually('the promotion', () => call(c.client(leader, 'Cluster'), 'MemberPromote', { ID: m4Id }));
+    expect(promoted.members.find((m: any) => Number(m.ID) === m4Id)?.isLearner).toBe(false);
+
+    const leaderId = Number((await call(c.client(leader, 'Maintenance'), 'Status', {})).header.member_id);
+    const removed = await call(c.client(m2, 'Cluster'), 'MemberRemove', { ID: leaderId });
+    expect(removed.members.map((m: any) => Number(m.ID))).not.toContain(leaderId);
+    // The removed member shuts itself down.
+    await eventually('the removed member exiting', async () => {
+      if (leader.process !== null && leader.process.exitCode === null && leader.process.signalCode === null) throw new Error('still running');
+    });
+    leader.process = null;
+
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    writing = false;
+    await writer;
+
+    const list = await call(c.client(m4, 'Cluster'), 'MemberList', { linearizable: true });
+    const remaining = ['m1', 'm2', 'm3', 'm4'].filter((name) => name !== leader.name);
+    expect(list.members.map((m: any) => m.name).sort()).toEqual(remaining);
+    expect(list.members.every((m: any) => m.isLearner === false)).toBe(true);
+
+    // Writable throughout: no stretch of more than a few seconds without an acknowledged write.
+    const times = [startedAt, ...acknowledgedAt, Date.now()];
+    const longestGapMs = Math.max(...times.slice(1).map((t, i) => t - times[i]));
+    expect(longestGapMs).toBeLessThan(4000);
+    expect(acknowledgedAt.length).toBeGreaterThan(20);
+  }, 90_000);
+});
