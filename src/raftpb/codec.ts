@@ -1,22 +1,12 @@
 // Encodes the consensus core's plain data to and from the protobuf form in proto/raftpb.proto.
 // The one place that knows both: the WAL and the peer transport both go through it.
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import protobuf from 'protobufjs';
+import { PROTO_ROOT } from './proto-root.js';
 import type { ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot } from '../raft/index.js';
 
-/** proto/ sits at the package root, found from here whether running from src/ or dist/src/. */
-function findProto(name: string): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    const candidate = join(dir, 'proto', name);
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error(`proto/${name} not found above ${fileURLToPath(import.meta.url)}`);
-}
-
-const PROTO_PATH = findProto('raftpb.proto');
+const PROTO_PATH = join(PROTO_ROOT, 'raftpb.proto');
 
 const root = protobuf.loadSync(PROTO_PATH);
 const EntryProto = root.lookupType('raftkv.raftpb.Entry');

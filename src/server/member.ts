@@ -319,44 +319,35 @@ export class RaftMember {
 
   /** Proposes a request through Raft and resolves once it is applied here. */
   private propose(request: Omit<InternalRequest, 'member_id' | 'request_id'>): Promise<ApplyResult> {
-    if (this.stopped) return Promise.reject(new ServerError(ServerErrorCode.Stopped, 'etcdserver: server stopped'));
-    if (this.waiters.size >= PENDING_PROPOSALS_MAX) return Promise.reject(new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests'));
-    const requestId = this.nextRequestId++;
-    const data = encodeInternalRequest({ ...request, member_id: this.memberId, request_id: requestId });
-    if (data.byteLength > this.config.maxRequestBytes) return Promise.reject(new ServerError(ServerErrorCode.RequestTooLarge, 'etcdserver: request is too large'));
-    return new Promise<ApplyResult>((resolve, reject) => {
-      try {
-        this.node.propose(data);
-      } catch (error) {
-        if (error instanceof ProposalDroppedError) {
-          reject(new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader', { cause: error }));
-          return;
-        }
-        throw error;
-      }
-      const timer = setTimeout(() => {
-        this.waiters.delete(requestId);
-        reject(new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out'));
-      }, this.requestTimeoutMs);
-      this.waiters.set(requestId, { resolve, reject, timer });
-      this.schedule();
+    return this.submit((requestId) => {
+      const data = encodeInternalRequest({ ...request, member_id: this.memberId, request_id: requestId });
+      if (data.byteLength > this.config.maxRequestBytes) throw new ServerError(ServerErrorCode.RequestTooLarge, 'etcdserver: request is too large');
+      this.node.propose(data);
     });
   }
 
   /** Proposes a configuration change and resolves once it is applied here. */
   private proposeConfChange(type: ConfChange['type'], nodeId: number, peerUrls: readonly string[], isLearner: boolean): Promise<ApplyResult> {
+    return this.submit((requestId) => {
+      const context = encodeMemberContext({ id: nodeId, peer_urls: [...peerUrls], is_learner: isLearner, proposer_id: this.memberId, request_id: requestId });
+      this.node.proposeConfChange({ type, nodeId, context });
+    });
+  }
+
+  /**
+   * Hands a proposal to the core under a fresh request id and waits for this member to apply it,
+   * at most the request timeout. `hand` throws to refuse before anything is proposed.
+   */
+  private submit(hand: (requestId: number) => void): Promise<ApplyResult> {
     if (this.stopped) return Promise.reject(new ServerError(ServerErrorCode.Stopped, 'etcdserver: server stopped'));
+    if (this.waiters.size >= PENDING_PROPOSALS_MAX) return Promise.reject(new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests'));
     const requestId = this.nextRequestId++;
-    const context = encodeMemberContext({ id: nodeId, peer_urls: [...peerUrls], is_learner: isLearner, proposer_id: this.memberId, request_id: requestId });
     return new Promise<ApplyResult>((resolve, reject) => {
       try {
-        this.node.proposeConfChange({ type, nodeId, context });
+        hand(requestId);
       } catch (error) {
-        if (error instanceof ProposalDroppedError) {
-          reject(new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader', { cause: error }));
-          return;
-        }
-        throw error;
+        reject(error instanceof ProposalDroppedError ? new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader', { cause: error }) : error);
+        return;
       }
       const timer = setTimeout(() => {
         this.waiters.delete(requestId);

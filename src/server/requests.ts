@@ -1,18 +1,10 @@
 // The protobuf form of what members propose through Raft (proto/raftkvpb/internal.proto).
 
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import protobuf from 'protobufjs';
+import { PROTO_ROOT } from '../raftpb/proto-root.js';
 
-function findProtoRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (existsSync(join(dir, 'proto', 'raftkvpb', 'internal.proto'))) return join(dir, 'proto');
-  }
-  throw new Error('proto/ not found');
-}
-
-export const PROTO_ROOT = findProtoRoot();
+export { PROTO_ROOT };
 
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => join(PROTO_ROOT, target);
