@@ -112,6 +112,7 @@ export class RaftMember {
     const wal = await openWal(config, initial.clusterId, self.id, logger);
     const clusterId = wal.identity.clusterId;
     const store = await KvStore.open(join(config.dataDir, 'member', 'kv'));
+    await catchUpStoreWithSnapshot(store, wal, logger);
     const membership = await Membership.load(store, members);
     // A founder of a new cluster starts from the shared bootstrap snapshot; a member joining an
     // existing cluster starts empty and receives the cluster's state from the leader.
@@ -578,6 +579,17 @@ function isValidPeerUrl(url: string): boolean {
 function describeChange(change: ConfChange): string {
   const names: Record<number, string> = { 0: 'add-voter', 1: 'remove', 2: 'update', 3: 'add-learner' };
   return `${names[change.type]} ${formatId(change.nodeId)}`;
+}
+
+/**
+ * The WAL's snapshot is written before the store installs its image; a crash in between leaves the
+ * store behind the snapshot, and the log before the snapshot is gone. Install it again from the WAL.
+ */
+async function catchUpStoreWithSnapshot(store: KvStore, wal: Wal, logger: Logger): Promise<void> {
+  const snapshot = wal.storage.snapshot();
+  if (snapshot.metadata.index <= store.appliedIndex || snapshot.data.byteLength === 0) return;
+  logger.warn({ storeApplied: store.appliedIndex, snapshotIndex: snapshot.metadata.index }, 'store is behind the WAL snapshot; restoring it from the snapshot');
+  await store.restore(snapshot.data, snapshot.metadata.index);
 }
 
 /**
