@@ -20,10 +20,12 @@ import {
   type Snapshot,
 } from '../raft/index.js';
 import { KvStore, type KeyValue, type RangeResult } from '../mvcc/store.js';
-import { Wal, WalNotFoundError } from '../storage/index.js';
+import type { Wal } from '../storage/index.js';
 import { PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { ServerError, ServerErrorCode } from './errors.js';
+import { ReadIndexBatcher } from './read-index.js';
+import { bootstrap, catchUpStoreWithSnapshot, openWal } from './startup.js';
 import { initialMembership, formatId, memberIdFor } from './identity.js';
 import { Membership, type MemberInfo } from './membership.js';
 import {
@@ -57,8 +59,6 @@ export interface ApplyResult {
 
 /** Proposals waiting for their entry to apply on this member. */
 const PENDING_PROPOSALS_MAX = 100_000;
-/** Reads waiting for a ReadIndex answer. */
-const PENDING_READS_MAX = 100_000;
 /** Entries kept in the log behind a snapshot (etcd's catch-up entries). */
 const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 
@@ -79,12 +79,7 @@ export class RaftMember {
   private stopped = false;
   private ticker: NodeJS.Timeout | null = null;
   private readonly requestTimeoutMs: number;
-  /** Reads not yet sent to the core, and reads waiting for their ReadState, by context. */
-  private readsToSend: Array<{ resolve(): void; reject(error: Error): void }> = [];
-  private readonly readsInFlight = new Map<string, Array<{ resolve(): void; reject(error: Error): void }>>();
-  /** Reads whose read index is known, waiting for the store to apply up to it. */
-  private readsAwaitingApply: Array<{ index: number; resolve(): void }> = [];
-  private nextReadContext = 1;
+  private readonly reads: ReadIndexBatcher;
   private published = false;
 
   private constructor(parts: {
@@ -102,6 +97,12 @@ export class RaftMember {
     this.membership = parts.membership;
     // etcd's rule: a request may take the election timeout twice over plus a margin.
     this.requestTimeoutMs = 5000 + 2 * this.config.electionTimeoutMs;
+    this.reads = new ReadIndexBatcher({
+      requestReadIndex: (context) => this.node.readIndex(context),
+      appliedIndex: () => this.store.appliedIndex,
+      schedule: () => this.schedule(),
+      timeoutMs: this.requestTimeoutMs,
+    });
   }
 
   static async start(config: ServerConfig, logger: Logger): Promise<RaftMember> {
@@ -173,7 +174,7 @@ export class RaftMember {
     this.readyScheduled = true;
     setImmediate(() => {
       this.readyScheduled = false;
-      this.flushReads();
+      this.reads.flush();
       void this.drive();
     });
   }
@@ -208,8 +209,8 @@ export class RaftMember {
     this.node.advance();
     await this.maybeSnapshot();
     for (const [requestId, result] of results) this.settle(requestId, result);
-    for (const readState of ready.readStates) this.onReadState(readState.index, readState.context);
-    this.releaseAppliedReads();
+    for (const readState of ready.readStates) this.reads.confirmed(readState.index, readState.context);
+    this.reads.releaseApplied();
   }
 
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
@@ -426,60 +427,9 @@ export class RaftMember {
     return { ...result, header: this.header(this.store.revision) };
   }
 
-  // ---- linearizable reads -------------------------------------------------------------------
-
   /** Resolves once this member has applied everything committed before the call. */
   linearizableBarrier(): Promise<void> {
-    if (this.readsToSend.length + this.readsInFlight.size >= PENDING_READS_MAX) {
-      return Promise.reject(new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests'));
-    }
-    return new Promise<void>((resolve, reject) => {
-      this.readsToSend.push({ resolve, reject });
-      this.schedule();
-    });
-  }
-
-  /** All reads that arrived in one turn share one ReadIndex request. */
-  private flushReads(): void {
-    if (this.readsToSend.length === 0) return;
-    const batch = this.readsToSend;
-    this.readsToSend = [];
-    const context = Buffer.alloc(8);
-    context.writeDoubleBE(this.nextReadContext++);
-    try {
-      this.node.readIndex(context);
-    } catch (error) {
-      const failure = error instanceof ProposalDroppedError ? new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader', { cause: error }) : (error as Error);
-      for (const read of batch) read.reject(failure);
-      return;
-    }
-    const key = context.toString('hex');
-    this.readsInFlight.set(key, batch);
-    setTimeout(() => {
-      const stale = this.readsInFlight.get(key);
-      if (stale === undefined) return;
-      this.readsInFlight.delete(key);
-      for (const read of stale) read.reject(new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out'));
-    }, this.requestTimeoutMs).unref();
-  }
-
-  private onReadState(index: number, context: Uint8Array): void {
-    const key = Buffer.from(context).toString('hex');
-    const batch = this.readsInFlight.get(key);
-    if (batch === undefined) return;
-    this.readsInFlight.delete(key);
-    for (const read of batch) this.readsAwaitingApply.push({ index, resolve: read.resolve });
-  }
-
-  private releaseAppliedReads(): void {
-    if (this.readsAwaitingApply.length === 0) return;
-    const applied = this.store.appliedIndex;
-    const still: typeof this.readsAwaitingApply = [];
-    for (const read of this.readsAwaitingApply) {
-      if (read.index <= applied) read.resolve();
-      else still.push(read);
-    }
-    this.readsAwaitingApply = still;
+    return this.reads.barrier();
   }
 
   // ---- membership ---------------------------------------------------------------------------
@@ -581,59 +531,3 @@ function describeChange(change: ConfChange): string {
   return `${names[change.type]} ${formatId(change.nodeId)}`;
 }
 
-/**
- * The WAL's snapshot is written before the store installs its image; a crash in between leaves the
- * store behind the snapshot, and the log before the snapshot is gone. Install it again from the WAL.
- */
-async function catchUpStoreWithSnapshot(store: KvStore, wal: Wal, logger: Logger): Promise<void> {
-  const snapshot = wal.storage.snapshot();
-  if (snapshot.metadata.index <= store.appliedIndex || snapshot.data.byteLength === 0) return;
-  logger.warn({ storeApplied: store.appliedIndex, snapshotIndex: snapshot.metadata.index }, 'store is behind the WAL snapshot; restoring it from the snapshot');
-  await store.restore(snapshot.data, snapshot.metadata.index);
-}
-
-/**
- * Opens this member's WAL. As in etcd, the --initial-cluster* flags only matter for an empty data
- * dir: a member restarted with `--initial-cluster-state existing` resumes from what it stored.
- */
-async function openWal(config: ServerConfig, derivedClusterId: number, selfId: number, logger: Logger): Promise<Wal> {
-  if (config.initialClusterState === 'existing') {
-    try {
-      const wal = await Wal.open(config.dataDir, null, { logger });
-      if (wal.identity.memberId === selfId) return wal;
-      await wal.close();
-      throw new ServerError(
-        ServerErrorCode.BadConfig,
-        `the data dir ${config.dataDir} belongs to member ${formatId(wal.identity.memberId)}, not to ${config.name} (${formatId(selfId)}); refusing to start`,
-      );
-    } catch (error) {
-      if (!(error instanceof WalNotFoundError)) throw error;
-    }
-  }
-  const clusterId = await resolveClusterId(config, derivedClusterId, selfId, logger);
-  return Wal.open(config.dataDir, { clusterId, memberId: selfId, name: config.name }, { logger });
-}
-
-/**
- * A founder derives the cluster id from --initial-cluster. A member joining an existing cluster
- * cannot (the id comes from the founders), so it asks the other members listed there, as etcd does.
- */
-async function resolveClusterId(config: ServerConfig, derived: number, selfId: number, logger: Logger): Promise<number> {
-  if (config.initialClusterState === 'new') return derived;
-  const peerUrls = config.initialCluster.filter((member) => member.name !== config.name).flatMap((member) => member.peerUrls);
-  if (peerUrls.length === 0) throw new ServerError(ServerErrorCode.BadConfig, '--initial-cluster-state existing needs the existing members in --initial-cluster');
-  const tls = config.peerTls === null ? undefined : { ...config.peerTls, trustedCaFile: config.peerTls.trustedCaFile ?? undefined };
-  try {
-    const answer = await PeerTransport.identify(peerUrls, tls === undefined ? {} : { tls });
-    logger.info({ clusterId: formatId(answer.clusterId), from: answer.url, memberId: formatId(selfId) }, 'joining an existing cluster');
-    return answer.clusterId;
-  } catch (error) {
-    throw new ServerError(ServerErrorCode.BadConfig, `cannot reach any existing member to join (${peerUrls.join(', ')})`, { cause: error });
-  }
-}
-
-/** A brand-new cluster: every founding member starts from the same snapshot naming the founders. */
-async function bootstrap(wal: Wal, voters: number[]): Promise<void> {
-  const snapshot: Snapshot = { metadata: { index: 1, term: 1, confState: { voters, learners: [] } }, data: new Uint8Array(0) };
-  await wal.save({ hardState: { term: 1, vote: 0, commit: 1 }, entries: [], snapshot }, true);
-}

@@ -1,0 +1,69 @@
+// Bringing a member's disk state up before its core starts: opening (or refusing) the WAL,
+// learning the cluster id when joining, bootstrapping a new cluster, and repairing a store left
+// behind its WAL snapshot by a crash.
+
+import type { Logger } from 'pino';
+import type { Snapshot } from '../raft/index.js';
+import type { KvStore } from '../mvcc/store.js';
+import { Wal, WalNotFoundError } from '../storage/index.js';
+import { PeerTransport } from '../transport/index.js';
+import type { ServerConfig } from './config.js';
+import { ServerError, ServerErrorCode } from './errors.js';
+import { formatId } from './identity.js';
+
+/**
+ * The WAL's snapshot is written before the store installs its image; a crash in between leaves the
+ * store behind the snapshot, and the log before the snapshot is gone. Install it again from the WAL.
+ */
+export async function catchUpStoreWithSnapshot(store: KvStore, wal: Wal, logger: Logger): Promise<void> {
+  const snapshot = wal.storage.snapshot();
+  if (snapshot.metadata.index <= store.appliedIndex || snapshot.data.byteLength === 0) return;
+  logger.warn({ storeApplied: store.appliedIndex, snapshotIndex: snapshot.metadata.index }, 'store is behind the WAL snapshot; restoring it from the snapshot');
+  await store.restore(snapshot.data, snapshot.metadata.index);
+}
+
+/**
+ * Opens this member's WAL. As in etcd, the --initial-cluster* flags only matter for an empty data
+ * dir: a member restarted with `--initial-cluster-state existing` resumes from what it stored.
+ */
+export async function openWal(config: ServerConfig, derivedClusterId: number, selfId: number, logger: Logger): Promise<Wal> {
+  if (config.initialClusterState === 'existing') {
+    try {
+      const wal = await Wal.open(config.dataDir, null, { logger });
+      if (wal.identity.memberId === selfId) return wal;
+      await wal.close();
+      throw new ServerError(
+        ServerErrorCode.BadConfig,
+        `the data dir ${config.dataDir} belongs to member ${formatId(wal.identity.memberId)}, not to ${config.name} (${formatId(selfId)}); refusing to start`,
+      );
+    } catch (error) {
+      if (!(error instanceof WalNotFoundError)) throw error;
+    }
+  }
+  const clusterId = await resolveClusterId(config, derivedClusterId, selfId, logger);
+  return Wal.open(config.dataDir, { clusterId, memberId: selfId, name: config.name }, { logger });
+}
+
+/**
+ * A founder derives the cluster id from --initial-cluster. A member joining an existing cluster
+ * cannot (the id comes from the founders), so it asks the other members listed there, as etcd does.
+ */
+async function resolveClusterId(config: ServerConfig, derived: number, selfId: number, logger: Logger): Promise<number> {
+  if (config.initialClusterState === 'new') return derived;
+  const peerUrls = config.initialCluster.filter((member) => member.name !== config.name).flatMap((member) => member.peerUrls);
+  if (peerUrls.length === 0) throw new ServerError(ServerErrorCode.BadConfig, '--initial-cluster-state existing needs the existing members in --initial-cluster');
+  const tls = config.peerTls === null ? undefined : { ...config.peerTls, trustedCaFile: config.peerTls.trustedCaFile ?? undefined };
+  try {
+    const answer = await PeerTransport.identify(peerUrls, tls === undefined ? {} : { tls });
+    logger.info({ clusterId: formatId(answer.clusterId), from: answer.url, memberId: formatId(selfId) }, 'joining an existing cluster');
+    return answer.clusterId;
+  } catch (error) {
+    throw new ServerError(ServerErrorCode.BadConfig, `cannot reach any existing member to join (${peerUrls.join(', ')})`, { cause: error });
+  }
+}
+
+/** A brand-new cluster: every founding member starts from the same snapshot naming the founders. */
+export async function bootstrap(wal: Wal, voters: number[]): Promise<void> {
+  const snapshot: Snapshot = { metadata: { index: 1, term: 1, confState: { voters, learners: [] } }, data: new Uint8Array(0) };
+  await wal.save({ hardState: { term: 1, vote: 0, commit: 1 }, entries: [], snapshot }, true);
+}
