@@ -83,8 +83,11 @@ export class SimCluster {
   private readonly reads = new Map<number, number>();
   phase: 'faults' | 'healed' = 'faults';
   private healedAtMs = 0;
-  /** Liveness markers proposed after healing: sequence -> members that applied it. */
-  private readonly livenessMarkers = new Map<number, Set<number>>();
+  /**
+   * Liveness markers proposed after healing: sequence -> the index it landed at (once applied
+   * somewhere) and the members whose state includes it (by applying it or a snapshot past it).
+   */
+  private readonly livenessMarkers = new Map<number, { index: number; appliedBy: Set<number> }>();
   private lastMarkerAtMs = -Infinity;
   finished = false;
   private lastLeader = 0;
@@ -314,6 +317,9 @@ export class SimCluster {
     this.checker.applied(member.id, snapshot.metadata.index, image.chain);
     member.sm = image;
     this.trace(`${member.id} installed snapshot at ${snapshot.metadata.index}`);
+    for (const marker of this.livenessMarkers.values()) {
+      if (marker.index > 0 && marker.index <= snapshot.metadata.index) marker.appliedBy.add(member.id);
+    }
   }
 
   private applyEntry(member: SimMember, entry: Entry): void {
@@ -346,7 +352,10 @@ export class SimCluster {
     if (entry.data.byteLength !== CLIENT_SEQUENCE_BYTES) return;
     const clientSequence = new DataView(entry.data.buffer, entry.data.byteOffset).getFloat64(0);
     const marker = this.livenessMarkers.get(clientSequence);
-    if (marker !== undefined) marker.add(member.id);
+    if (marker !== undefined) {
+      marker.index = entry.index;
+      marker.appliedBy.add(member.id);
+    }
     if (this.proposals.get(clientSequence) === member.id) {
       this.proposals.delete(clientSequence);
       this.checker.writeAcknowledged(entry.index);
@@ -577,7 +586,7 @@ export class SimCluster {
         const member = this.members.get(id);
         return member !== undefined && !member.removed;
       });
-      for (const [, appliedBy] of this.livenessMarkers) {
+      for (const { appliedBy } of this.livenessMarkers.values()) {
         if (required.every((id) => appliedBy.has(id))) {
           this.trace(`liveness shown ${this.nowMs - this.healedAtMs}ms after healing`);
           this.finished = true;
@@ -588,7 +597,7 @@ export class SimCluster {
         const sequence = this.nextClientSequence++;
         try {
           leader.node.propose(this.clientBytes(sequence));
-          this.livenessMarkers.set(sequence, new Set());
+          this.livenessMarkers.set(sequence, { index: 0, appliedBy: new Set() });
           this.lastMarkerAtMs = this.nowMs;
         } catch (error) {
           if (!(error instanceof ProposalDroppedError)) throw error;

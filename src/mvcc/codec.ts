@@ -1,0 +1,228 @@
+// The byte forms of the store: database keys, revision records, the meta record, and a CRC-32.
+//
+// Database layout (one classic-level database):
+//   'r' + main u64 BE + sub u64 BE  → a revision record (below); a range scan reads history in
+//                                      revision order
+//   'm'                             → meta: crc u32, appliedIndex f64, revision f64,
+//                                      compactedRevision f64
+//   'x:' + name (utf8)              → a member metadata record (getMeta/setMeta), raw bytes
+//
+// A revision record: crc u32 (over everything after it), flags u8 (bit 0: tombstone),
+// createRevision f64, modRevision f64, version f64, lease f64, key length u32, key, value.
+// Numbers are doubles as in the old store: every revision and version is an integer below 2^53, and
+// a lease id round-trips exactly whatever JS number the member hands in.
+
+import { MvccCorruptError } from './errors.js';
+import { REVISION_BYTES, readRevision, writeRevision, type Revision } from './revision.js';
+
+export interface KeyValue {
+  readonly key: Uint8Array;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly version: number;
+  readonly value: Uint8Array;
+  readonly lease: number;
+}
+
+/** One entry of a key's history: a put (the key's value as of that revision) or a tombstone. */
+export interface RevisionRecord {
+  readonly revision: Revision;
+  /** For a tombstone: the key, modRevision = the deleting revision, everything else zero/empty. */
+  readonly kv: KeyValue;
+  readonly tombstone: boolean;
+}
+
+export const RECORD_PREFIX = 0x72; // 'r'
+export const META_KEY = Buffer.from('m');
+export const EXTRA_META_PREFIX = 'x:';
+const EXTRA_META_END = 'x;';
+
+export const recordKeyRange = {
+  gte: Buffer.from([RECORD_PREFIX]),
+  lt: Buffer.from([RECORD_PREFIX + 1]),
+};
+export const extraMetaKeyRange = {
+  gte: Buffer.from(EXTRA_META_PREFIX, 'utf8'),
+  lt: Buffer.from(EXTRA_META_END, 'utf8'),
+};
+
+const POLYNOMIAL = 0xedb88320; // CRC-32 (IEEE), reflected
+
+const CRC_TABLE: Uint32Array = (() => {
+  const table = new Uint32Array(256);
+  for (let byte = 0; byte < 256; byte++) {
+    let crc = byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ POLYNOMIAL : crc >>> 1;
+    table[byte] = crc;
+  }
+  return table;
+})();
+
+/** Continues a CRC-32 (IEEE) over `bytes`; start with 0. crc32Update(crc32Update(0, a), b) = crc32(a ‖ b). */
+export function crc32Update(crc: number, bytes: Uint8Array): number {
+  let value = ~crc >>> 0;
+  for (let i = 0; i < bytes.length; i++) value = CRC_TABLE[(value ^ bytes[i]) & 0xff] ^ (value >>> 8);
+  return (value ^ 0xffffffff) >>> 0;
+}
+
+export function crc32(bytes: Uint8Array): number {
+  return crc32Update(0, bytes);
+}
+
+/** Bytes as a latin1 string: one char per byte, so string order is byte order. */
+export function keyToString(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+export function stringToKey(name: string): Buffer {
+  return Buffer.from(name, 'latin1');
+}
+
+export function recordKey(revision: Revision): Buffer {
+  const bytes = Buffer.alloc(1 + REVISION_BYTES);
+  bytes[0] = RECORD_PREFIX;
+  writeRevision(revision, bytes, 1);
+  return bytes;
+}
+
+export function decodeRecordKey(bytes: Buffer): Revision {
+  if (bytes.byteLength !== 1 + REVISION_BYTES || bytes[0] !== RECORD_PREFIX) throw new MvccCorruptError(`bad record key ${bytes.toString('hex')}`);
+  return readRevision(bytes, 1);
+}
+
+const RECORD_HEADER = 4 + 1 + 4 * 8 + 4;
+
+/** The record's body (without the revision), checksummed. */
+export function encodeRecord(record: RevisionRecord): Buffer {
+  const { kv } = record;
+  const bytes = Buffer.alloc(RECORD_HEADER + kv.key.byteLength + kv.value.byteLength);
+  bytes.writeUInt8(record.tombstone ? 1 : 0, 4);
+  bytes.writeDoubleBE(kv.createRevision, 5);
+  bytes.writeDoubleBE(kv.modRevision, 13);
+  bytes.writeDoubleBE(kv.version, 21);
+  bytes.writeDoubleBE(kv.lease, 29);
+  bytes.writeUInt32BE(kv.key.byteLength, 37);
+  bytes.set(kv.key, RECORD_HEADER);
+  bytes.set(kv.value, RECORD_HEADER + kv.key.byteLength);
+  bytes.writeUInt32BE(crc32(bytes.subarray(4)), 0);
+  return bytes;
+}
+
+/** Decodes a record body; the key and value are copies, independent of `bytes`. */
+export function decodeRecord(revision: Revision, bytes: Buffer): RevisionRecord {
+  if (bytes.byteLength < RECORD_HEADER) throw new MvccCorruptError(`record ${revision.main}.${revision.sub} is truncated`);
+  if (bytes.readUInt32BE(0) !== crc32(bytes.subarray(4))) throw new MvccCorruptError(`record ${revision.main}.${revision.sub} fails its checksum`);
+  const flags = bytes.readUInt8(4);
+  const keyLength = bytes.readUInt32BE(37);
+  if (RECORD_HEADER + keyLength > bytes.byteLength) throw new MvccCorruptError(`record ${revision.main}.${revision.sub} has a bad key length`);
+  const kv: KeyValue = {
+    key: Buffer.from(bytes.subarray(RECORD_HEADER, RECORD_HEADER + keyLength)),
+    value: Buffer.from(bytes.subarray(RECORD_HEADER + keyLength)),
+    createRevision: bytes.readDoubleBE(5),
+    modRevision: bytes.readDoubleBE(13),
+    version: bytes.readDoubleBE(21),
+    lease: bytes.readDoubleBE(29),
+  };
+  return { revision, kv, tombstone: (flags & 1) === 1 };
+}
+
+export interface MetaRecord {
+  readonly appliedIndex: number;
+  readonly revision: number;
+  readonly compactedRevision: number;
+}
+
+export function encodeMeta(meta: MetaRecord): Buffer {
+  const bytes = Buffer.alloc(4 + 24);
+  bytes.writeDoubleBE(meta.appliedIndex, 4);
+  bytes.writeDoubleBE(meta.revision, 12);
+  bytes.writeDoubleBE(meta.compactedRevision, 20);
+  bytes.writeUInt32BE(crc32(bytes.subarray(4)), 0);
+  return bytes;
+}
+
+export function decodeMeta(bytes: Buffer): MetaRecord {
+  if (bytes.byteLength !== 28 || bytes.readUInt32BE(0) !== crc32(bytes.subarray(4))) throw new MvccCorruptError('the meta record is damaged');
+  return { appliedIndex: bytes.readDoubleBE(4), revision: bytes.readDoubleBE(12), compactedRevision: bytes.readDoubleBE(20) };
+}
+
+export function extraMetaKey(name: string): Buffer {
+  return Buffer.from(EXTRA_META_PREFIX + name, 'utf8');
+}
+
+export function extraMetaName(key: Buffer): string {
+  return key.toString('utf8').slice(EXTRA_META_PREFIX.length);
+}
+
+/** A growing list of buffers with a running length, for images. */
+export class ByteWriter {
+  private readonly parts: Buffer[] = [];
+  length = 0;
+
+  bytes(value: Uint8Array): this {
+    const buffer = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    this.parts.push(buffer);
+    this.length += buffer.byteLength;
+    return this;
+  }
+
+  u32(value: number): this {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(value);
+    return this.bytes(bytes);
+  }
+
+  f64(value: number): this {
+    const bytes = Buffer.alloc(8);
+    bytes.writeDoubleBE(value);
+    return this.bytes(bytes);
+  }
+
+  /** A u32 length, then the bytes. */
+  chunk(value: Uint8Array): this {
+    return this.u32(value.byteLength).bytes(value);
+  }
+
+  finish(): Buffer {
+    return Buffer.concat(this.parts, this.length);
+  }
+}
+
+/** Reads what ByteWriter wrote; every read past the end is MvccCorruptError. */
+export class ByteReader {
+  private offset = 0;
+  constructor(private readonly source: Buffer, private readonly what: string) {}
+
+  private need(length: number): void {
+    if (this.offset + length > this.source.byteLength) throw new MvccCorruptError(`${this.what} is truncated`);
+  }
+
+  bytes(length: number): Buffer {
+    this.need(length);
+    const value = this.source.subarray(this.offset, this.offset + length);
+    this.offset += length;
+    return value;
+  }
+
+  u32(): number {
+    this.need(4);
+    const value = this.source.readUInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  f64(): number {
+    this.need(8);
+    const value = this.source.readDoubleBE(this.offset);
+    this.offset += 8;
+    return value;
+  }
+
+  chunk(): Buffer {
+    return this.bytes(this.u32());
+  }
+
+  get done(): boolean {
+    return this.offset === this.source.byteLength;
+  }
+}

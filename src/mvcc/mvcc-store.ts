@@ -1,0 +1,617 @@
+// The revisioned key-value store (etcd's MVCC model), persisted on classic-level together with the
+// Raft index it reflects.
+//
+// - A store-wide `revision` starts at 1. Every write transaction that changes something moves it by
+//   exactly one; the changes inside one transaction share that main revision and are ordered by
+//   sub-revisions 0, 1, 2, …
+// - Per key: create_revision, mod_revision, version (1 on create, +1 per put, gone with a delete) and
+//   lease. A delete writes a tombstone; a later put recreates the key (new create_revision,
+//   version 1). The history of each key is a KeyIndex (generations of revision records).
+// - The index is an in-memory B+ tree (sorted-btree) from key to KeyIndex, so a range scan costs
+//   O(log n + k) for k keys in the range. Values live in memory too, inside the records: the whole
+//   retained history must fit in memory (a later change can move values to disk and keep only
+//   revisions here). Every record is also on disk, so open() rebuilds everything.
+// - Reads at any retained revision; compaction drops history below a revision.
+// - persist(appliedIndex) writes everything since the previous persist, the applied Raft index,
+//   the revision and the compacted revision in one classic-level batch, unsynced: after a crash the
+//   member replays its write-ahead log from the applied index.
+//
+// Single writer: the member applies committed entries one at a time, and a write transaction is
+// synchronous, so readers never see a half-applied transaction (they read at `revision`, which
+// moves only in end()). Returned KeyValues are shared with the store: treat them as read-only.
+
+import { ClassicLevel } from 'classic-level';
+import BTreeModule from 'sorted-btree';
+import {
+  ByteReader,
+  ByteWriter,
+  META_KEY,
+  crc32,
+  crc32Update,
+  decodeMeta,
+  decodeRecord,
+  decodeRecordKey,
+  encodeMeta,
+  encodeRecord,
+  extraMetaKey,
+  extraMetaKeyRange,
+  extraMetaName,
+  keyToString,
+  recordKey,
+  recordKeyRange,
+  type KeyValue,
+  type RevisionRecord,
+} from './codec.js';
+import {
+  CompactedRevisionError,
+  FutureRevisionError,
+  MvccCorruptError,
+  MvccInvalidArgumentError,
+  MvccLimitExceededError,
+  MvccWriteFailedError,
+  TxnEndedError,
+  TxnInProgressError,
+  assert,
+} from './errors.js';
+import { KeyIndex } from './key-index.js';
+import { DEFAULT_MVCC_LIMITS, type MvccLimits } from './limits.js';
+import { REVISION_BYTES, readRevision, revisionToBytes, type Revision } from './revision.js';
+
+export type { KeyValue, RevisionRecord } from './codec.js';
+
+// sorted-btree is CommonJS: Node's ESM loader hands its exports object to a default import (the
+// class is `.default`), while bundlers and test runners may hand the class itself.
+const BTree: typeof BTreeModule.default =
+  (BTreeModule as unknown as { default?: typeof BTreeModule.default }).default ?? (BTreeModule as unknown as typeof BTreeModule.default);
+type KeyTree = InstanceType<typeof BTree<string, KeyIndex>>;
+
+export const SortOrder = { None: 0, Ascend: 1, Descend: 2 } as const;
+export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder];
+export const SortTarget = { Key: 0, Version: 1, Create: 2, Mod: 3, Value: 4 } as const;
+export type SortTarget = (typeof SortTarget)[keyof typeof SortTarget];
+
+/** etcd's RangeRequest options (0 / absent = not set, as in the protobuf). */
+export interface RangeOptions {
+  /** The revision to read at; ≤ 0 (or absent) = the current revision. */
+  readonly revision?: number;
+  /** At most this many kvs (0 = no limit); `more` tells whether some were left out. */
+  readonly limit?: number;
+  readonly countOnly?: boolean;
+  readonly keysOnly?: boolean;
+  readonly minModRevision?: number;
+  readonly maxModRevision?: number;
+  readonly minCreateRevision?: number;
+  readonly maxCreateRevision?: number;
+  readonly sortOrder?: SortOrder;
+  readonly sortTarget?: SortTarget;
+}
+
+export interface RangeResult {
+  readonly kvs: KeyValue[];
+  /** True when `limit` left some kvs out. */
+  readonly more: boolean;
+  /**
+   * The number of keys in the range at the revision read, before the mod/create revision filters
+   * and the limit — exactly what etcd reports.
+   */
+  readonly count: number;
+  /** The store's current revision (what etcd puts in the response header), not the revision read. */
+  readonly revision: number;
+}
+
+export interface Event {
+  readonly type: 'put' | 'delete';
+  /** For a delete: the key with mod_revision = the deleting revision, everything else empty. */
+  readonly kv: KeyValue;
+  /** The key's value just before this change, if it existed. */
+  readonly prevKv: KeyValue | undefined;
+}
+
+/**
+ * A write transaction: the member opens one per applied request (a Txn is one, too). If an
+ * operation throws (a limit, an empty key), the changes made so far stay in the transaction: call
+ * abort() to undo them, or end() to keep them.
+ */
+export interface WriteTxn {
+  /** The main revision this transaction's changes get (current revision + 1). */
+  readonly revision: number;
+  /** Writes `key`; returns its previous value (as this transaction sees it), if it existed. */
+  put(key: Uint8Array, value: Uint8Array, lease: number): KeyValue | undefined;
+  /** Deletes the live keys in the range (range_end as in range()); returns their previous values, in key order. */
+  deleteRange(key: Uint8Array, rangeEnd: Uint8Array): KeyValue[];
+  /** Reads like MvccStore.range, but sees this transaction's own writes. */
+  range(key: Uint8Array, rangeEnd: Uint8Array, options?: RangeOptions): RangeResult;
+  /** The changes so far, in sub-revision order (the events a watcher will get). */
+  readonly changes: readonly Event[];
+  /** Ends the transaction; the revision moves by one if it changed anything. Returns the store's revision. */
+  end(): number;
+  /** Undoes every change of this transaction and ends it. */
+  abort(): void;
+}
+
+export interface HashResult {
+  /** CRC-32 (IEEE) over the retained history up to hashRevision; see MvccStore.hash. */
+  readonly hash: number;
+  readonly compactRevision: number;
+  readonly hashRevision: number;
+  /** The store's current revision. */
+  readonly revision: number;
+}
+
+export interface MvccStoreOptions {
+  readonly limits?: Partial<MvccLimits>;
+}
+
+type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+const IMAGE_MAGIC = Buffer.from('RKVMVCC1', 'latin1');
+const EMPTY = new Uint8Array(0);
+
+interface OpenTxn {
+  readonly main: number;
+  sub: number;
+  readonly operations: BatchOperation[];
+  readonly changes: Event[];
+  /** Keys touched, with whether each was live before the transaction. */
+  readonly touched: Map<string, boolean>;
+  ended: boolean;
+}
+
+export class MvccStore {
+  private readonly db: ClassicLevel<Buffer, Buffer>;
+  private readonly limits: MvccLimits;
+  private index: KeyTree = new BTree<string, KeyIndex>();
+  private currentRevision = 1;
+  private compacted = 0;
+  private applied = 0;
+  private liveKeys = 0;
+  private pending: BatchOperation[] = [];
+  private extraMeta = new Map<string, Buffer>();
+  private txn: OpenTxn | null = null;
+  private failed = false;
+
+  private constructor(db: ClassicLevel<Buffer, Buffer>, limits: MvccLimits) {
+    this.db = db;
+    this.limits = limits;
+  }
+
+  /** Opens (or creates) the store in `directory` and rebuilds the index from disk. */
+  static async open(directory: string, options: MvccStoreOptions = {}): Promise<MvccStore> {
+    const db = new ClassicLevel<Buffer, Buffer>(directory, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    const store = new MvccStore(db, { ...DEFAULT_MVCC_LIMITS, ...options.limits });
+    try {
+      await store.load();
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+    return store;
+  }
+
+  private async load(): Promise<void> {
+    const meta = await this.db.get(META_KEY);
+    if (meta !== undefined) {
+      const decoded = decodeMeta(meta);
+      this.applied = decoded.appliedIndex;
+      this.currentRevision = decoded.revision;
+      this.compacted = decoded.compactedRevision;
+    }
+    for await (const [key, value] of this.db.iterator(recordKeyRange)) {
+      const revision = decodeRecordKey(key);
+      const record = decodeRecord(revision, value);
+      if (revision.main > this.currentRevision) throw new MvccCorruptError(`record ${revision.main}.${revision.sub} is beyond revision ${this.currentRevision}`);
+      this.appendLoaded(record);
+    }
+    for await (const [key, value] of this.db.iterator(extraMetaKeyRange)) this.extraMeta.set(extraMetaName(key), value);
+  }
+
+  /** Adds a record read from disk or an image (records of one key arrive oldest first). */
+  private appendLoaded(record: RevisionRecord): void {
+    const name = keyToString(record.kv.key);
+    let keyIndex = this.index.get(name);
+    const last = keyIndex?.last();
+    if (record.tombstone && (last === undefined || last.tombstone)) throw new MvccCorruptError(`tombstone ${record.revision.main}.${record.revision.sub} for a key that is not live`);
+    if (last !== undefined && (last.revision.main > record.revision.main || (last.revision.main === record.revision.main && last.revision.sub >= record.revision.sub))) {
+      throw new MvccCorruptError(`records of one key out of order at ${record.revision.main}.${record.revision.sub}`);
+    }
+    if (keyIndex === undefined) {
+      keyIndex = new KeyIndex(record.kv.key);
+      this.index.set(name, keyIndex);
+    }
+    const wasLive = last !== undefined && !last.tombstone;
+    keyIndex.append(record);
+    if (record.tombstone) this.liveKeys--;
+    else if (!wasLive) this.liveKeys++;
+  }
+
+  get revision(): number {
+    return this.currentRevision;
+  }
+
+  /** The lowest revision still readable (0: never compacted). */
+  get compactedRevision(): number {
+    return this.compacted;
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** Keys with any retained history (live, or deleted above the compacted revision). */
+  get indexedKeyCount(): number {
+    return this.index.size;
+  }
+
+  /** Live keys at the current revision. */
+  get keyCount(): number {
+    return this.liveKeys;
+  }
+
+  getMeta(name: string): Buffer | undefined {
+    return this.extraMeta.get(name);
+  }
+
+  /** Stores a member metadata record with the next persisted batch. */
+  setMeta(name: string, value: Buffer): void {
+    this.extraMeta.set(name, value);
+    this.pending.push({ type: 'put', key: extraMetaKey(name), value });
+  }
+
+  /** The key's current value (what a Range of one key at revision 0 returns). */
+  get(key: Uint8Array): KeyValue | undefined {
+    return this.index.get(keyToString(key))?.at(this.currentRevision);
+  }
+
+  /**
+   * etcd's Range: the keys in [key, rangeEnd) as of `options.revision` (rangeEnd empty: just `key`;
+   * "\0": every key ≥ key). Filters, sorting and the limit follow etcd's server: the filters drop
+   * kvs by mod/create revision, a sort order NONE with a target other than KEY sorts ascending by
+   * that target, and the limit applies last.
+   */
+  range(key: Uint8Array, rangeEnd: Uint8Array, options: RangeOptions = {}): RangeResult {
+    return this.rangeAt(key, rangeEnd, options, this.currentRevision);
+  }
+
+  private rangeAt(key: Uint8Array, rangeEnd: Uint8Array, options: RangeOptions, current: number): RangeResult {
+    const asked = options.revision ?? 0;
+    if (asked > current) throw new FutureRevisionError(asked, current);
+    const at = asked <= 0 ? current : asked;
+    if (at < this.compacted) throw new CompactedRevisionError(at, this.compacted);
+
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : 0;
+    const minMod = options.minModRevision ?? 0;
+    const maxMod = options.maxModRevision ?? 0;
+    const minCreate = options.minCreateRevision ?? 0;
+    const maxCreate = options.maxCreateRevision ?? 0;
+    const filtered = minMod !== 0 || maxMod !== 0 || minCreate !== 0 || maxCreate !== 0;
+    const requestedOrder = options.sortOrder ?? SortOrder.None;
+    const target = options.sortTarget ?? SortTarget.Key;
+    let order: SortOrder = requestedOrder;
+    if (target !== SortTarget.Key && order === SortOrder.None) order = SortOrder.Ascend;
+    else if (target === SortTarget.Key && order === SortOrder.Ascend) order = SortOrder.None; // already in key order
+    // Without a requested sort order or filters, only limit + 1 kvs are needed (the extra one sets
+    // `more`). As in etcd, this looks at the order asked for, not the effective one: NONE with a
+    // target other than KEY sorts only the first limit + 1 keys (in key order) by that target.
+    const collectMax = options.countOnly ? 0 : requestedOrder === SortOrder.None && !filtered && limit > 0 ? limit + 1 : Infinity;
+
+    let kvs: KeyValue[] = [];
+    let count = 0;
+    this.scan(key, rangeEnd, (keyIndex) => {
+      const kv = keyIndex.at(at);
+      if (kv === undefined) return;
+      count++;
+      if (kvs.length < collectMax) kvs.push(kv);
+    });
+
+    if (filtered) {
+      kvs = kvs.filter(
+        (kv) =>
+          (maxMod === 0 || kv.modRevision <= maxMod) &&
+          (minMod === 0 || kv.modRevision >= minMod) &&
+          (maxCreate === 0 || kv.createRevision <= maxCreate) &&
+          (minCreate === 0 || kv.createRevision >= minCreate),
+      );
+    }
+    if (order !== SortOrder.None) {
+      const compare = comparator(target);
+      kvs.sort(order === SortOrder.Ascend ? compare : (a, b) => compare(b, a));
+    }
+    let more = false;
+    if (limit > 0 && kvs.length > limit) {
+      kvs = kvs.slice(0, limit);
+      more = true;
+    }
+    if (options.keysOnly) kvs = kvs.map((kv) => ({ ...kv, value: EMPTY }));
+    return { kvs, more, count, revision: current };
+  }
+
+  /** Calls `visit` for every KeyIndex in the range, in key order. */
+  private scan(key: Uint8Array, rangeEnd: Uint8Array, visit: (keyIndex: KeyIndex) => void): void {
+    const low = keyToString(key);
+    if (rangeEnd.byteLength === 0) {
+      const keyIndex = this.index.get(low);
+      if (keyIndex !== undefined) visit(keyIndex);
+      return;
+    }
+    const high = rangeEnd.byteLength === 1 && rangeEnd[0] === 0 ? null : keyToString(rangeEnd);
+    if (high !== null && high <= low) return;
+    for (const [name, keyIndex] of this.index.entries(low)) {
+      if (high !== null && name >= high) break;
+      visit(keyIndex);
+    }
+  }
+
+  /** Opens the write transaction. One at a time: apply is the only writer. */
+  write(): WriteTxn {
+    if (this.txn !== null) throw new TxnInProgressError();
+    if (this.failed) throw new MvccWriteFailedError();
+    const txn: OpenTxn = { main: this.currentRevision + 1, sub: 0, operations: [], changes: [], touched: new Map(), ended: false };
+    this.txn = txn;
+    const live = (): OpenTxn => {
+      if (txn.ended) throw new TxnEndedError();
+      return txn;
+    };
+    return {
+      revision: txn.main,
+      put: (key, value, lease) => this.txnPut(live(), key, value, lease),
+      deleteRange: (key, rangeEnd) => this.txnDeleteRange(live(), key, rangeEnd),
+      range: (key, rangeEnd, options = {}) => {
+        const open = live();
+        return this.rangeAt(key, rangeEnd, options, open.sub > 0 ? open.main : this.currentRevision);
+      },
+      get changes() {
+        return txn.changes;
+      },
+      end: () => this.txnEnd(live()),
+      abort: () => this.txnAbort(live()),
+    };
+  }
+
+  private touch(txn: OpenTxn, name: string, keyIndex: KeyIndex | undefined): void {
+    if (!txn.touched.has(name)) txn.touched.set(name, keyIndex?.latest() !== undefined);
+  }
+
+  private txnPut(txn: OpenTxn, key: Uint8Array, value: Uint8Array, lease: number): KeyValue | undefined {
+    if (key.byteLength === 0) throw new MvccInvalidArgumentError('key is not provided');
+    if (key.byteLength > this.limits.keyBytesMax) throw new MvccLimitExceededError('key size', key.byteLength, this.limits.keyBytesMax);
+    if (value.byteLength > this.limits.valueBytesMax) throw new MvccLimitExceededError('value size', value.byteLength, this.limits.valueBytesMax);
+    const name = keyToString(key);
+    let keyIndex = this.index.get(name);
+    this.touch(txn, name, keyIndex);
+    if (keyIndex === undefined) {
+      keyIndex = new KeyIndex(Buffer.from(key));
+      this.index.set(name, keyIndex);
+    }
+    const previous = keyIndex.latest();
+    const revision: Revision = { main: txn.main, sub: txn.sub++ };
+    const kv: KeyValue = {
+      key: keyIndex.key,
+      value: Buffer.from(value),
+      lease,
+      createRevision: previous?.createRevision ?? txn.main,
+      modRevision: txn.main,
+      version: (previous?.version ?? 0) + 1,
+    };
+    const record: RevisionRecord = { revision, kv, tombstone: false };
+    keyIndex.append(record);
+    if (previous === undefined) this.liveKeys++;
+    txn.operations.push({ type: 'put', key: recordKey(revision), value: encodeRecord(record) });
+    txn.changes.push({ type: 'put', kv, prevKv: previous });
+    return previous;
+  }
+
+  private txnDeleteRange(txn: OpenTxn, key: Uint8Array, rangeEnd: Uint8Array): KeyValue[] {
+    const doomed: Array<{ keyIndex: KeyIndex; kv: KeyValue }> = [];
+    this.scan(key, rangeEnd, (keyIndex) => {
+      const kv = keyIndex.latest();
+      if (kv !== undefined) doomed.push({ keyIndex, kv });
+    });
+    for (const { keyIndex, kv } of doomed) {
+      this.touch(txn, keyToString(keyIndex.key), keyIndex);
+      const revision: Revision = { main: txn.main, sub: txn.sub++ };
+      const tombstone: KeyValue = { key: keyIndex.key, value: EMPTY, lease: 0, createRevision: 0, modRevision: txn.main, version: 0 };
+      const record: RevisionRecord = { revision, kv: tombstone, tombstone: true };
+      keyIndex.append(record);
+      this.liveKeys--;
+      txn.operations.push({ type: 'put', key: recordKey(revision), value: encodeRecord(record) });
+      txn.changes.push({ type: 'delete', kv: tombstone, prevKv: kv });
+    }
+    return doomed.map(({ kv }) => kv);
+  }
+
+  private txnEnd(txn: OpenTxn): number {
+    txn.ended = true;
+    this.txn = null;
+    if (txn.sub > 0) {
+      this.currentRevision = txn.main;
+      for (const operation of txn.operations) this.pending.push(operation);
+    }
+    return this.currentRevision;
+  }
+
+  private txnAbort(txn: OpenTxn): void {
+    txn.ended = true;
+    this.txn = null;
+    for (const [name, wasLive] of txn.touched) {
+      const keyIndex = this.index.get(name);
+      assert(keyIndex !== undefined, 'a key touched by the transaction vanished');
+      const isLive = keyIndex.latest() !== undefined;
+      keyIndex.truncateFrom(txn.main);
+      if (keyIndex.isEmpty) this.index.delete(name);
+      this.liveKeys += (wasLive ? 1 : 0) - (isLive ? 1 : 0);
+    }
+  }
+
+  /**
+   * Drops history below `revision`: every record above it stays, and of the records at or below it
+   * only each live key's latest one (its value at `revision`); tombstones at or below it vanish with
+   * their keys' older records. Reads at `revision` and above still work, reads below it fail with
+   * CompactedRevisionError. Durable with the next persist(). Costs one pass over the index.
+   */
+  compact(revision: number): void {
+    assert(this.txn === null, 'compact() inside a write transaction');
+    if (revision <= this.compacted) throw new CompactedRevisionError(revision, this.compacted);
+    if (revision > this.currentRevision) throw new FutureRevisionError(revision, this.currentRevision);
+    const emptied: string[] = [];
+    this.index.forEach((keyIndex, name) => {
+      for (const record of keyIndex.compact(revision)) this.pending.push({ type: 'del', key: recordKey(record.revision) });
+      if (keyIndex.isEmpty) emptied.push(name);
+    });
+    for (const name of emptied) this.index.delete(name);
+    this.compacted = revision;
+  }
+
+  /**
+   * etcd's HashKV idea: a CRC-32 (IEEE) over the retained history up to `revision` (≤ 0: current).
+   * Hashed, for every key in key order and every retained record of it with main revision ≤
+   * `revision` in revision order: the record's 16-byte revision (main u64 BE, sub u64 BE), then its
+   * encoded body without the checksum (flags, create/mod revision, version, lease, key length, key,
+   * value — see codec.ts). Two members with the same history and compacted revision agree; the
+   * compacted revision is returned beside the hash so callers compare like with like.
+   */
+  hash(revision = 0): HashResult {
+    if (revision > this.currentRevision) throw new FutureRevisionError(revision, this.currentRevision);
+    const at = revision <= 0 ? this.currentRevision : revision;
+    if (at < this.compacted) throw new CompactedRevisionError(at, this.compacted);
+    let crc = 0;
+    this.index.forEach((keyIndex) => {
+      for (const record of keyIndex.records()) {
+        if (record.revision.main > at) break;
+        crc = crc32Update(crc, revisionToBytes(record.revision));
+        crc = crc32Update(crc, encodeRecord(record).subarray(4));
+      }
+    });
+    return { hash: crc, compactRevision: this.compacted, hashRevision: at, revision: this.currentRevision };
+  }
+
+  /**
+   * Makes everything written since the previous persist durable in one unsynced batch, with the
+   * applied Raft index, the revision and the compacted revision. If the process dies first, the
+   * member replays its log from the previous applied index. Persists must not overlap.
+   */
+  async persist(appliedIndex: number): Promise<void> {
+    if (this.failed) throw new MvccWriteFailedError();
+    this.applied = Math.max(this.applied, appliedIndex);
+    const operations = this.pending;
+    this.pending = [];
+    operations.push({ type: 'put', key: META_KEY, value: encodeMeta({ appliedIndex: this.applied, revision: this.currentRevision, compactedRevision: this.compacted }) });
+    try {
+      await this.db.batch(operations, { sync: false });
+    } catch (error) {
+      this.failed = true;
+      throw new MvccWriteFailedError({ cause: error });
+    }
+  }
+
+  /**
+   * The whole retained state as bytes, for a Raft snapshot. Layout: magic "RKVMVCC1", revision f64,
+   * compactedRevision f64, record count u32, per record [length u32][revision 16 bytes][record body
+   * as on disk]; meta count u32, per record [name length u32][name utf8][value length u32][value];
+   * then a CRC-32 (u32) of everything before it. Records are grouped by key, oldest first.
+   */
+  image(): Buffer {
+    assert(this.txn === null, 'image() inside a write transaction');
+    const writer = new ByteWriter().bytes(IMAGE_MAGIC).f64(this.currentRevision).f64(this.compacted);
+    const records: RevisionRecord[] = [];
+    this.index.forEach((keyIndex) => {
+      for (const record of keyIndex.records()) records.push(record);
+    });
+    writer.u32(records.length);
+    for (const record of records) {
+      const body = encodeRecord(record);
+      writer.u32(REVISION_BYTES + body.byteLength).bytes(revisionToBytes(record.revision)).bytes(body);
+      if (writer.length > this.limits.imageBytesMax) throw new MvccLimitExceededError('snapshot image size', writer.length, this.limits.imageBytesMax);
+    }
+    writer.u32(this.extraMeta.size);
+    for (const [name, value] of this.extraMeta) writer.chunk(Buffer.from(name, 'utf8')).chunk(value);
+    const body = writer.finish();
+    if (body.byteLength + 4 > this.limits.imageBytesMax) throw new MvccLimitExceededError('snapshot image size', body.byteLength + 4, this.limits.imageBytesMax);
+    const trailer = Buffer.alloc(4);
+    trailer.writeUInt32BE(crc32(body));
+    return Buffer.concat([body, trailer]);
+  }
+
+  /**
+   * Replaces the whole state with an image taken at Raft index `index`; durable on return (one
+   * batch). A damaged image is refused with MvccCorruptError before anything changes.
+   */
+  async restore(image: Uint8Array, index: number): Promise<void> {
+    assert(this.txn === null, 'restore() inside a write transaction');
+    if (image.byteLength > this.limits.imageBytesMax) throw new MvccLimitExceededError('snapshot image size', image.byteLength, this.limits.imageBytesMax);
+    const bytes = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+    if (bytes.byteLength < IMAGE_MAGIC.byteLength + 4 || !bytes.subarray(0, IMAGE_MAGIC.byteLength).equals(IMAGE_MAGIC)) throw new MvccCorruptError('not an mvcc snapshot image');
+    const body = bytes.subarray(0, bytes.byteLength - 4);
+    if (crc32(body) !== bytes.readUInt32BE(bytes.byteLength - 4)) throw new MvccCorruptError('the snapshot image fails its checksum');
+    const reader = new ByteReader(body, 'the snapshot image');
+    reader.bytes(IMAGE_MAGIC.byteLength);
+    const revision = reader.f64();
+    const compacted = reader.f64();
+    const records: RevisionRecord[] = [];
+    for (let count = reader.u32(); count > 0; count--) {
+      const chunk = reader.chunk();
+      if (chunk.byteLength < REVISION_BYTES) throw new MvccCorruptError('a snapshot record is truncated');
+      const recordRevision = readRevision(chunk, 0);
+      records.push(decodeRecord(recordRevision, chunk.subarray(REVISION_BYTES)));
+    }
+    const meta = new Map<string, Buffer>();
+    for (let count = reader.u32(); count > 0; count--) {
+      const name = reader.chunk().toString('utf8');
+      meta.set(name, Buffer.from(reader.chunk()));
+    }
+    if (!reader.done) throw new MvccCorruptError('the snapshot image has trailing bytes');
+
+    // Build the new state aside, so a bad image leaves the store as it was.
+    const next = new MvccStore(this.db, this.limits);
+    next.currentRevision = revision;
+    next.compacted = compacted;
+    for (const record of records) {
+      if (record.revision.main > revision) throw new MvccCorruptError(`snapshot record ${record.revision.main}.${record.revision.sub} is beyond revision ${revision}`);
+      next.appendLoaded(record);
+    }
+
+    // One batch: what is still pending (deletes of compacted records included), deletes of
+    // everything held now, then the image's records and metadata (later operations win).
+    const operations = this.pending;
+    this.index.forEach((keyIndex) => {
+      for (const record of keyIndex.records()) operations.push({ type: 'del', key: recordKey(record.revision) });
+    });
+    for (const name of this.extraMeta.keys()) operations.push({ type: 'del', key: extraMetaKey(name) });
+    for (const record of records) operations.push({ type: 'put', key: recordKey(record.revision), value: encodeRecord(record) });
+    for (const [name, value] of meta) operations.push({ type: 'put', key: extraMetaKey(name), value });
+
+    this.index = next.index;
+    this.liveKeys = next.liveKeys;
+    this.currentRevision = revision;
+    this.compacted = compacted;
+    this.extraMeta = meta;
+    this.applied = index;
+    this.pending = operations;
+    await this.persist(index);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+function comparator(target: SortTarget): (a: KeyValue, b: KeyValue) => number {
+  switch (target) {
+    case SortTarget.Key:
+      return (a, b) => compareBytes(a.key, b.key);
+    case SortTarget.Version:
+      return (a, b) => a.version - b.version;
+    case SortTarget.Create:
+      return (a, b) => a.createRevision - b.createRevision;
+    case SortTarget.Mod:
+      return (a, b) => a.modRevision - b.modRevision;
+    case SortTarget.Value:
+      return (a, b) => compareBytes(a.value, b.value);
+    default:
+      throw new MvccInvalidArgumentError(`unknown sort target ${String(target)}`);
+  }
+}
