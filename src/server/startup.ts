@@ -24,21 +24,21 @@ export async function catchUpStoreWithSnapshot(store: KvStore, wal: Wal, logger:
 
 /**
  * Opens this member's WAL. As in etcd, the --initial-cluster* flags only matter for an empty data
- * dir: a member restarted with `--initial-cluster-state existing` resumes from what it stored.
+ * dir: a restarted member resumes from what it stored, whatever --initial-cluster now lists, as
+ * long as the data dir is its own (same member id).
  */
 export async function openWal(config: ServerConfig, derivedClusterId: number, selfId: number, logger: Logger): Promise<Wal> {
-  if (config.initialClusterState === 'existing') {
-    try {
-      const wal = await Wal.open(config.dataDir, null, { logger });
-      if (wal.identity.memberId === selfId) return wal;
-      await wal.close();
-      throw new ServerError(
-        ServerErrorCode.BadConfig,
-        `the data dir ${config.dataDir} belongs to member ${formatId(wal.identity.memberId)}, not to ${config.name} (${formatId(selfId)}); refusing to start`,
-      );
-    } catch (error) {
-      if (!(error instanceof WalNotFoundError)) throw error;
-    }
+  try {
+    const wal = await Wal.open(config.dataDir, null, { logger });
+    if (wal.identity.memberId === selfId) return wal;
+    await wal.close();
+    throw new ServerError(
+      ServerErrorCode.BadConfig,
+      `the data dir ${config.dataDir} belongs to member ${formatId(wal.identity.memberId)} of cluster ${formatId(wal.identity.clusterId)}, ` +
+        `not to ${config.name} (${formatId(selfId)}, from its peer URLs and --initial-cluster-token); refusing to start, nothing was changed`,
+    );
+  } catch (error) {
+    if (!(error instanceof WalNotFoundError)) throw error;
   }
   const clusterId = await resolveClusterId(config, derivedClusterId, selfId, logger);
   return Wal.open(config.dataDir, { clusterId, memberId: selfId, name: config.name }, { logger });
