@@ -1,13 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
+// Two groups, run one after the other. The unit, storage, transport and simulator files share the
+// machine's two cores. The integration files start real member processes, whose elections and
+// timeouts must not starve behind the simulator, so they run afterwards, one file at a time.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    pool: 'threads',
-    // The machine has two cores; the simulator seeds are split into files so both stay busy.
-    maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/integration/**'],
+          pool: 'threads',
+          maxWorkers: 2,
+          testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 90_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });
