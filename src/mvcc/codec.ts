@@ -12,6 +12,7 @@
 // Numbers are doubles as in the old store: every revision and version is an integer below 2^53, and
 // a lease id round-trips exactly whatever JS number the member hands in.
 
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { MvccCorruptError } from './errors.js';
 import { REVISION_BYTES, readRevision, writeRevision, type Revision } from './revision.js';
 
@@ -46,27 +47,13 @@ export const extraMetaKeyRange = {
   lt: Buffer.from(EXTRA_META_END, 'utf8'),
 };
 
-const POLYNOMIAL = 0xedb88320; // CRC-32 (IEEE), reflected
-
-const CRC_TABLE: Uint32Array = (() => {
-  const table = new Uint32Array(256);
-  for (let byte = 0; byte < 256; byte++) {
-    let crc = byte;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ POLYNOMIAL : crc >>> 1;
-    table[byte] = crc;
-  }
-  return table;
-})();
-
-/** Continues a CRC-32 (IEEE) over `bytes`; start with 0. crc32Update(crc32Update(0, a), b) = crc32(a ‖ b). */
+/** Continues a CRC-32 (IEEE, as zlib) over `bytes`; start with 0. crc32Update(crc32Update(0, a), b) = crc32(a ‖ b). */
 export function crc32Update(crc: number, bytes: Uint8Array): number {
-  let value = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) value = CRC_TABLE[(value ^ bytes[i]) & 0xff] ^ (value >>> 8);
-  return (value ^ 0xffffffff) >>> 0;
+  return zlibCrc32(bytes, crc);
 }
 
 export function crc32(bytes: Uint8Array): number {
-  return crc32Update(0, bytes);
+  return zlibCrc32(bytes);
 }
 
 /** Bytes as a latin1 string: one char per byte, so string order is byte order. */
