@@ -193,6 +193,10 @@ export class RaftMember {
     } finally {
       this.readyInFlight = false;
     }
+    if (this.removedFromCluster) {
+      void this.stop().then(() => this.resolveRemoved());
+      return;
+    }
     this.schedule();
   }
 
@@ -295,9 +299,12 @@ export class RaftMember {
 
   private onRemoved(): void {
     this.logger.warn({ memberId: formatId(this.memberId) }, 'this member was removed from the cluster; shutting down');
-    // Let the Ready in progress finish (its acknowledgements matter to the others), then stop.
-    setImmediate(() => void this.stop().then(() => this.resolveRemoved()));
+    // The Ready in progress finishes first: its acknowledgements matter to the others, and the
+    // client that asked this very member to remove it still gets its answer. drive() then stops.
+    this.removedFromCluster = true;
   }
+
+  private removedFromCluster = false;
 
   private applyRequest(request: InternalRequest): ApplyResult {
     if (request.put !== undefined) return this.applyPut(request.put);

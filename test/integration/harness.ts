@@ -2,10 +2,10 @@
 // data dir, and talk to them with a gRPC client built from our etcd protos.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { credentials, type ChannelCredentials, type Client } from '@grpc/grpc-js';
 import { services } from '../../src/api/protos.js';
 import type { TestCertificate } from '../support/certificates.js';
@@ -107,8 +107,14 @@ export class TestCluster {
       ...overrideFlags,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     member.output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (member.output += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (member.output += chunk.toString()));
+    // RAFTKV_TEST_LOG_DIR keeps every member's log for reading a failure afterwards.
+    const logDir = process.env.RAFTKV_TEST_LOG_DIR;
+    const keep = (chunk: Buffer): void => {
+      member.output += chunk.toString();
+      if (logDir !== undefined) appendFileSync(join(logDir, `${basename(this.root)}-${member.name}.log`), chunk);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     member.process = child;
     return child;
   }
