@@ -18,6 +18,12 @@ const STATUS_BY_CODE: Record<ServerErrorCode, status> = {
   [ServerErrorCode.MemberNotLearner]: status.FAILED_PRECONDITION,
   [ServerErrorCode.LearnerNotReady]: status.FAILED_PRECONDITION,
   [ServerErrorCode.BadMemberUrls]: status.INVALID_ARGUMENT,
+  [ServerErrorCode.Compacted]: status.OUT_OF_RANGE,
+  [ServerErrorCode.FutureRevision]: status.OUT_OF_RANGE,
+  [ServerErrorCode.KeyNotFound]: status.INVALID_ARGUMENT,
+  [ServerErrorCode.BadRequest]: status.INVALID_ARGUMENT,
+  [ServerErrorCode.TooManyOps]: status.INVALID_ARGUMENT,
+  [ServerErrorCode.DuplicateKey]: status.INVALID_ARGUMENT,
 };
 
 export function toGrpcError(error: unknown): Partial<ServiceError> {

@@ -1,8 +1,10 @@
-// The etcd v3 services a member serves so far: KV (Put, Range), Cluster (membership) and
-// Maintenance (Status). Each handler checks its input, calls the member, and shapes the answer.
+// The etcd v3 services a member serves so far: KV (Put, Range, DeleteRange, Txn, Compact),
+// Cluster (membership) and Maintenance (Status). Each handler checks its input, calls the member, and shapes the answer.
 
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { KeyValue } from '../mvcc/store.js';
+import type { KeyValue, RangeResult } from '../mvcc/mvcc-store.js';
+import type { TxnOutcome } from '../server/apply.js';
+import type { TxnRequest } from '../server/requests.js';
 import type { RaftMember, ResponseHeader } from '../server/member.js';
 import type { MemberInfo } from '../server/membership.js';
 import { toGrpcError } from './errors.js';
@@ -36,6 +38,26 @@ function keyValue(kv: KeyValue, keysOnly = false): object {
   };
 }
 
+function rangeResponse(h: object, result: RangeResult, request: { count_only?: boolean; keys_only?: boolean }): object {
+  const kvs = request.count_only ? [] : result.kvs.map((kv) => keyValue(kv, request.keys_only === true));
+  return { header: h, kvs, more: result.more, count: result.count };
+}
+
+/** Shapes a Txn's outcome as etcd's ResponseOp list (nested Txns included). */
+function txnResponse(h: object, outcome: TxnOutcome, request: TxnRequest): object {
+  const ops = (outcome.succeeded ? request.success : request.failure) ?? [];
+  const responses = outcome.responses.map((response, i) => {
+    const op = ops[i];
+    if ('range' in response) return { response_range: rangeResponse(h, response.range, op?.request_range ?? {}) };
+    if ('put' in response) return { response_put: { header: h, ...(response.put.prevKv === undefined ? {} : { prev_kv: keyValue(response.put.prevKv) }) } };
+    if ('deleteRange' in response) {
+      return { response_delete_range: { header: h, deleted: response.deleteRange.deleted, prev_kvs: response.deleteRange.prevKvs.map((kv) => keyValue(kv)) } };
+    }
+    return { response_txn: txnResponse(h, response.txn, op?.request_txn ?? {}) };
+  });
+  return { header: h, succeeded: outcome.succeeded, responses };
+}
+
 export function kvService(member: RaftMember): UntypedServiceImplementation {
   return {
     Put: unary(async (request) => {
@@ -44,8 +66,19 @@ export function kvService(member: RaftMember): UntypedServiceImplementation {
     }),
     Range: unary(async (request) => {
       const result = await member.range(request);
-      const kvs = request.count_only ? [] : result.kvs.map((kv) => keyValue(kv, request.keys_only));
-      return { header: header(result.header), kvs, more: result.more, count: result.count };
+      return rangeResponse(header(result.header), result, request);
+    }),
+    DeleteRange: unary(async (request) => {
+      const result = await member.deleteRange(request);
+      return { header: header(result.header), deleted: result.deleted, prev_kvs: result.prevKvs.map((kv) => keyValue(kv)) };
+    }),
+    Txn: unary(async (request) => {
+      const result = await member.txn(request);
+      return txnResponse(header(result.header), result, request);
+    }),
+    Compact: unary(async (request) => {
+      const result = await member.compact(request);
+      return { header: header(result.header) };
     }),
   };
 }

@@ -14,6 +14,12 @@ export const ServerErrorCode = {
   MemberNotLearner: 'MEMBER_NOT_LEARNER',
   LearnerNotReady: 'LEARNER_NOT_READY',
   BadMemberUrls: 'BAD_MEMBER_URLS',
+  Compacted: 'COMPACTED',
+  FutureRevision: 'FUTURE_REVISION',
+  KeyNotFound: 'KEY_NOT_FOUND',
+  BadRequest: 'BAD_REQUEST',
+  TooManyOps: 'TOO_MANY_OPS',
+  DuplicateKey: 'DUPLICATE_KEY',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 

@@ -19,7 +19,18 @@ import {
   type Ready,
   type Snapshot,
 } from '../raft/index.js';
-import { KvStore, type KeyValue, type RangeResult } from '../mvcc/store.js';
+import { MvccStore, type KeyValue, type RangeResult } from '../mvcc/mvcc-store.js';
+import {
+  applyDeleteRange,
+  applyPut,
+  applyTxn,
+  inWriteTxn,
+  rangeOptions,
+  translateStoreError,
+  type DeleteRangeOutcome,
+  type TxnOutcome,
+} from './apply.js';
+import { validateTxn } from './validate.js';
 import type { Wal } from '../storage/index.js';
 import { PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
@@ -33,8 +44,12 @@ import {
   decodeMemberContext,
   encodeInternalRequest,
   encodeMemberContext,
+  type CompactionRequest,
+  type DeleteRangeRequest,
   type InternalRequest,
   type PutRequest,
+  type RangeRequest,
+  type TxnRequest,
 } from './requests.js';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
@@ -54,7 +69,11 @@ interface Waiter {
 
 export interface ApplyResult {
   readonly revision: number;
+  /** The request could not apply (the same way on every member); the client gets this error. */
+  readonly error?: Error;
   readonly prevKv?: KeyValue;
+  readonly deleteRange?: DeleteRangeOutcome;
+  readonly txn?: TxnOutcome;
 }
 
 /** Proposals waiting for their entry to apply on this member. */
@@ -69,7 +88,7 @@ export class RaftMember {
   readonly clusterId: number;
   private readonly node: RawNode;
   private readonly wal: Wal;
-  private readonly store: KvStore;
+  private readonly store: MvccStore;
   private readonly transport: PeerTransport;
   readonly membership: Membership;
   private readonly waiters = new Map<number, Waiter>();
@@ -83,7 +102,7 @@ export class RaftMember {
   private published = false;
 
   private constructor(parts: {
-    config: ServerConfig; logger: Logger; memberId: number; clusterId: number; node: RawNode; wal: Wal; store: KvStore;
+    config: ServerConfig; logger: Logger; memberId: number; clusterId: number; node: RawNode; wal: Wal; store: MvccStore;
     transport: PeerTransport; membership: Membership;
   }) {
     this.config = parts.config;
@@ -112,7 +131,7 @@ export class RaftMember {
     if (self === undefined) throw new ServerError(ServerErrorCode.BadConfig, `--initial-cluster has no member named ${config.name}`);
     const wal = await openWal(config, initial.clusterId, self.id, logger);
     const clusterId = wal.identity.clusterId;
-    const store = await KvStore.open(join(config.dataDir, 'member', 'kv'));
+    const store = await MvccStore.open(join(config.dataDir, 'member', 'kv'));
     await catchUpStoreWithSnapshot(store, wal, logger);
     const membership = await Membership.load(store, members);
     // A founder of a new cluster starts from the shared bootstrap snapshot; a member joining an
@@ -307,21 +326,33 @@ export class RaftMember {
   private removedFromCluster = false;
 
   private applyRequest(request: InternalRequest): ApplyResult {
-    if (request.put !== undefined) return this.applyPut(request.put);
-    if (request.publish !== undefined) {
-      this.membership.setAttributes(request.publish.member_id, request.publish.name, request.publish.client_urls ?? []);
+    try {
+      if (request.put !== undefined) {
+        const outcome = inWriteTxn(this.store, (txn) => applyPut(txn, request.put as PutRequest));
+        return { revision: this.store.revision, ...outcome };
+      }
+      if (request.delete_range !== undefined) {
+        const outcome = inWriteTxn(this.store, (txn) => applyDeleteRange(txn, request.delete_range as DeleteRangeRequest));
+        return { revision: this.store.revision, deleteRange: outcome };
+      }
+      if (request.txn !== undefined) {
+        const outcome = inWriteTxn(this.store, (txn) => applyTxn(txn, request.txn as TxnRequest));
+        return { revision: this.store.revision, txn: outcome };
+      }
+      if (request.compaction !== undefined) {
+        this.store.compact(request.compaction.revision);
+        return { revision: this.store.revision };
+      }
+      if (request.publish !== undefined) {
+        this.membership.setAttributes(request.publish.member_id, request.publish.name, request.publish.client_urls ?? []);
+      }
       return { revision: this.store.revision };
+    } catch (error) {
+      const translated = translateStoreError(error);
+      // A request that cannot apply fails alike on every member; anything else is a bug.
+      if (translated instanceof ServerError) return { revision: this.store.revision, error: translated };
+      throw error;
     }
-    return { revision: this.store.revision };
-  }
-
-  private applyPut(put: PutRequest): ApplyResult {
-    const previous = this.store.get(put.key);
-    const value = put.ignore_value ? previous?.value ?? new Uint8Array(0) : put.value ?? new Uint8Array(0);
-    const lease = put.ignore_lease ? previous?.lease ?? 0 : put.lease ?? 0;
-    const prevKv = this.store.put(put.key, value, lease);
-    this.store.commitTransaction();
-    return { revision: this.store.revision, ...(put.prev_kv && prevKv !== undefined ? { prevKv } : {}) };
   }
 
   // ---- proposals ----------------------------------------------------------------------------
@@ -418,20 +449,42 @@ export class RaftMember {
     if (waiter === undefined) return;
     this.waiters.delete(requestId);
     clearTimeout(waiter.timer);
-    waiter.resolve(result);
+    if (result.error !== undefined) waiter.reject(result.error);
+    else waiter.resolve(result);
   }
 
   async put(request: PutRequest): Promise<{ header: ResponseHeader; prevKv?: KeyValue }> {
-    if (request.key === undefined || request.key.byteLength === 0) throw new ServerError(ServerErrorCode.KeyNotProvided, 'etcdserver: key is not provided');
+    requireKey(request.key);
     const result = await this.propose({ put: request });
     return { header: this.header(result.revision), ...(result.prevKv === undefined ? {} : { prevKv: result.prevKv }) };
   }
 
-  async range(request: { key: Uint8Array; range_end?: Uint8Array; limit?: number; serializable?: boolean }): Promise<RangeResult & { header: ResponseHeader }> {
-    if (request.key === undefined || request.key.byteLength === 0) throw new ServerError(ServerErrorCode.KeyNotProvided, 'etcdserver: key is not provided');
+  async deleteRange(request: DeleteRangeRequest): Promise<{ header: ResponseHeader } & DeleteRangeOutcome> {
+    requireKey(request.key);
+    const result = await this.propose({ delete_range: request });
+    return { header: this.header(result.revision), ...(result.deleteRange ?? { deleted: 0, prevKvs: [] }) };
+  }
+
+  async txn(request: TxnRequest): Promise<{ header: ResponseHeader } & TxnOutcome> {
+    validateTxn(request);
+    const result = await this.propose({ txn: request });
+    return { header: this.header(result.revision), ...(result.txn ?? { succeeded: false, responses: [] }) };
+  }
+
+  async compact(request: CompactionRequest): Promise<{ header: ResponseHeader }> {
+    const result = await this.propose({ compaction: request });
+    return { header: this.header(result.revision) };
+  }
+
+  async range(request: RangeRequest): Promise<RangeResult & { header: ResponseHeader }> {
+    requireKey(request.key);
     if (!request.serializable) await this.linearizableBarrier();
-    const result = this.store.range(request.key, request.range_end ?? new Uint8Array(0), request.limit ?? 0);
-    return { ...result, header: this.header(this.store.revision) };
+    try {
+      const result = this.store.range(request.key, request.range_end ?? new Uint8Array(0), rangeOptions(request));
+      return { ...result, header: this.header(result.revision) };
+    } catch (error) {
+      throw translateStoreError(error);
+    }
   }
 
   /** Resolves once this member has applied everything committed before the call. */
@@ -522,6 +575,10 @@ export class RaftMember {
     await this.store.close();
     await this.wal.close();
   }
+}
+
+function requireKey(key: Uint8Array | undefined): void {
+  if (key === undefined || key.byteLength === 0) throw new ServerError(ServerErrorCode.KeyNotProvided, 'etcdserver: key is not provided');
 }
 
 function isValidPeerUrl(url: string): boolean {

@@ -2,7 +2,7 @@
 // Raft's own configuration says who votes; this says how to reach them. Kept in the key-value
 // store's metadata so it survives restarts with the applied state it belongs to.
 
-import type { KvStore } from '../mvcc/store.js';
+import type { MvccStore } from '../mvcc/mvcc-store.js';
 import type { InitialMember } from './identity.js';
 
 export interface MemberInfo {
@@ -17,14 +17,14 @@ const META_NAME = 'members';
 
 export class Membership {
   private readonly members = new Map<number, MemberInfo>();
-  private readonly store: KvStore;
+  private readonly store: MvccStore;
 
-  private constructor(store: KvStore) {
+  private constructor(store: MvccStore) {
     this.store = store;
   }
 
   /** Loads the registry, seeding it from --initial-cluster when the store has none yet. */
-  static async load(store: KvStore, initial: readonly InitialMember[]): Promise<Membership> {
+  static async load(store: MvccStore, initial: readonly InitialMember[]): Promise<Membership> {
     const membership = new Membership(store);
     const saved = store.getMeta(META_NAME);
     const members: MemberInfo[] =

@@ -14,6 +14,58 @@ const MemberContextProto = root.lookupType('raftkvpb.MemberContext');
 
 const TO_OBJECT = { longs: Number, bytes: Buffer, defaults: false, arrays: true } as const;
 
+export interface RangeRequest {
+  key: Uint8Array;
+  range_end?: Uint8Array;
+  limit?: number;
+  revision?: number;
+  sort_order?: number;
+  sort_target?: number;
+  serializable?: boolean;
+  keys_only?: boolean;
+  count_only?: boolean;
+  min_mod_revision?: number;
+  max_mod_revision?: number;
+  min_create_revision?: number;
+  max_create_revision?: number;
+}
+
+export interface DeleteRangeRequest {
+  key: Uint8Array;
+  range_end?: Uint8Array;
+  prev_kv?: boolean;
+}
+
+export interface Compare {
+  result?: number;
+  target?: number;
+  key: Uint8Array;
+  version?: number;
+  create_revision?: number;
+  mod_revision?: number;
+  value?: Uint8Array;
+  lease?: number;
+  range_end?: Uint8Array;
+}
+
+export interface RequestOp {
+  request_range?: RangeRequest | null;
+  request_put?: PutRequest | null;
+  request_delete_range?: DeleteRangeRequest | null;
+  request_txn?: TxnRequest | null;
+}
+
+export interface TxnRequest {
+  compare?: Compare[];
+  success?: RequestOp[];
+  failure?: RequestOp[];
+}
+
+export interface CompactionRequest {
+  revision: number;
+  physical?: boolean;
+}
+
 export interface PutRequest {
   key: Uint8Array;
   value?: Uint8Array;
@@ -33,6 +85,9 @@ export interface InternalRequest {
   member_id: number;
   request_id: number;
   put?: PutRequest;
+  delete_range?: DeleteRangeRequest;
+  txn?: TxnRequest;
+  compaction?: CompactionRequest;
   publish?: MemberAttributes;
 }
 

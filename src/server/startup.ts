@@ -4,7 +4,7 @@
 
 import type { Logger } from 'pino';
 import type { Snapshot } from '../raft/index.js';
-import type { KvStore } from '../mvcc/store.js';
+import type { MvccStore } from '../mvcc/mvcc-store.js';
 import { Wal, WalNotFoundError } from '../storage/index.js';
 import { PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
@@ -15,7 +15,7 @@ import { formatId } from './identity.js';
  * The WAL's snapshot is written before the store installs its image; a crash in between leaves the
  * store behind the snapshot, and the log before the snapshot is gone. Install it again from the WAL.
  */
-export async function catchUpStoreWithSnapshot(store: KvStore, wal: Wal, logger: Logger): Promise<void> {
+export async function catchUpStoreWithSnapshot(store: MvccStore, wal: Wal, logger: Logger): Promise<void> {
   const snapshot = wal.storage.snapshot();
   if (snapshot.metadata.index <= store.appliedIndex || snapshot.data.byteLength === 0) return;
   logger.warn({ storeApplied: store.appliedIndex, snapshotIndex: snapshot.metadata.index }, 'store is behind the WAL snapshot; restoring it from the snapshot');

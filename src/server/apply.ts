@@ -1,0 +1,153 @@
+// Applying one committed client request to the revisioned store, with etcd's semantics. Every
+// member applies the same entries in the same order, so everything here is deterministic: a request
+// that cannot apply (an ignore_value put on a missing key, a compaction of the past) fails the same
+// way everywhere and changes nothing, and the error goes back to the waiting client.
+
+import { CompactedRevisionError, FutureRevisionError, MvccInvalidArgumentError, MvccLimitExceededError } from '../mvcc/errors.js';
+import type { KeyValue, MvccStore, RangeOptions, RangeResult, WriteTxn } from '../mvcc/mvcc-store.js';
+import { ServerError, ServerErrorCode } from './errors.js';
+import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './requests.js';
+
+export interface PutOutcome {
+  readonly prevKv?: KeyValue;
+}
+export interface DeleteRangeOutcome {
+  readonly deleted: number;
+  readonly prevKvs: KeyValue[];
+}
+export interface TxnOutcome {
+  readonly succeeded: boolean;
+  readonly responses: OpOutcome[];
+}
+export type OpOutcome =
+  | { readonly range: RangeResult }
+  | { readonly put: PutOutcome }
+  | { readonly deleteRange: DeleteRangeOutcome }
+  | { readonly txn: TxnOutcome };
+
+export const CompareResult = { Equal: 0, Greater: 1, Less: 2, NotEqual: 3 } as const;
+export const CompareTarget = { Version: 0, Create: 1, Mod: 2, Value: 3, Lease: 4 } as const;
+
+const EMPTY = new Uint8Array(0);
+
+export function rangeOptions(request: RangeRequest): RangeOptions {
+  return {
+    revision: request.revision ?? 0,
+    limit: request.limit ?? 0,
+    countOnly: request.count_only ?? false,
+    keysOnly: request.keys_only ?? false,
+    minModRevision: request.min_mod_revision ?? 0,
+    maxModRevision: request.max_mod_revision ?? 0,
+    minCreateRevision: request.min_create_revision ?? 0,
+    maxCreateRevision: request.max_create_revision ?? 0,
+    sortOrder: (request.sort_order ?? 0) as RangeOptions['sortOrder'],
+    sortTarget: (request.sort_target ?? 0) as RangeOptions['sortTarget'],
+  };
+}
+
+/** Maps the store's revision errors to etcd's client errors (OutOfRange). */
+export function translateStoreError(error: unknown): unknown {
+  if (error instanceof CompactedRevisionError) return new ServerError(ServerErrorCode.Compacted, error.message, { cause: error });
+  if (error instanceof FutureRevisionError) return new ServerError(ServerErrorCode.FutureRevision, error.message, { cause: error });
+  if (error instanceof MvccLimitExceededError) return new ServerError(ServerErrorCode.RequestTooLarge, 'etcdserver: request is too large', { cause: error });
+  if (error instanceof MvccInvalidArgumentError) return new ServerError(ServerErrorCode.BadRequest, error.message, { cause: error });
+  return error;
+}
+
+/** Runs `body` in one write transaction: all of it applies at one revision, or none of it. */
+export function inWriteTxn<T>(store: MvccStore, body: (txn: WriteTxn) => T): T {
+  const txn = store.write();
+  try {
+    const result = body(txn);
+    txn.end();
+    return result;
+  } catch (error) {
+    txn.abort();
+    throw translateStoreError(error);
+  }
+}
+
+export function applyPut(txn: WriteTxn, put: PutRequest): PutOutcome {
+  const ignoreValue = put.ignore_value ?? false;
+  const ignoreLease = put.ignore_lease ?? false;
+  let value = put.value ?? EMPTY;
+  let lease = put.lease ?? 0;
+  if (ignoreValue || ignoreLease) {
+    const [current] = txn.range(put.key, EMPTY).kvs;
+    if (current === undefined) throw new ServerError(ServerErrorCode.KeyNotFound, 'etcdserver: key not found');
+    if (ignoreValue) value = current.value;
+    if (ignoreLease) lease = current.lease;
+  }
+  const prevKv = txn.put(put.key, value, lease);
+  return put.prev_kv && prevKv !== undefined ? { prevKv } : {};
+}
+
+export function applyDeleteRange(txn: WriteTxn, request: DeleteRangeRequest): DeleteRangeOutcome {
+  const prevKvs = txn.deleteRange(request.key, request.range_end ?? EMPTY);
+  return { deleted: prevKvs.length, prevKvs: request.prev_kv ? prevKvs : [] };
+}
+
+/** A Txn: the compares decide the branch; its operations then run in order inside `txn`. */
+export function applyTxn(txn: WriteTxn, request: TxnRequest): TxnOutcome {
+  const succeeded = (request.compare ?? []).every((compare) => compareHolds(txn, compare));
+  const ops = (succeeded ? request.success : request.failure) ?? [];
+  return { succeeded, responses: ops.map((op) => applyOp(txn, op)) };
+}
+
+function applyOp(txn: WriteTxn, op: RequestOp): OpOutcome {
+  if (op.request_range !== undefined && op.request_range !== null) {
+    return { range: txn.range(op.request_range.key, op.request_range.range_end ?? EMPTY, rangeOptions(op.request_range)) };
+  }
+  if (op.request_put !== undefined && op.request_put !== null) return { put: applyPut(txn, op.request_put) };
+  if (op.request_delete_range !== undefined && op.request_delete_range !== null) return { deleteRange: applyDeleteRange(txn, op.request_delete_range) };
+  if (op.request_txn !== undefined && op.request_txn !== null) return { txn: applyTxn(txn, op.request_txn) };
+  throw new ServerError(ServerErrorCode.BadRequest, 'etcdserver: empty request operation');
+}
+
+/**
+ * etcd's rule: every key in the compare's range must satisfy it. A missing key compares as zero
+ * (version, revisions, lease), except that a VALUE compare on a missing key always fails.
+ */
+function compareHolds(txn: WriteTxn, compare: Compare): boolean {
+  const { kvs } = txn.range(compare.key, compare.range_end ?? EMPTY);
+  if (kvs.length === 0) {
+    if ((compare.target ?? 0) === CompareTarget.Value) return false;
+    return compareKeyValue(compare, { key: compare.key, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: 0 });
+  }
+  return kvs.every((kv) => compareKeyValue(compare, kv));
+}
+
+function compareKeyValue(compare: Compare, kv: KeyValue): boolean {
+  let order: number;
+  switch (compare.target ?? 0) {
+    case CompareTarget.Version:
+      order = Math.sign(kv.version - (compare.version ?? 0));
+      break;
+    case CompareTarget.Create:
+      order = Math.sign(kv.createRevision - (compare.create_revision ?? 0));
+      break;
+    case CompareTarget.Mod:
+      order = Math.sign(kv.modRevision - (compare.mod_revision ?? 0));
+      break;
+    case CompareTarget.Value:
+      order = Buffer.compare(Buffer.from(kv.value), Buffer.from(compare.value ?? EMPTY));
+      break;
+    case CompareTarget.Lease:
+      order = Math.sign(kv.lease - (compare.lease ?? 0));
+      break;
+    default:
+      return false;
+  }
+  switch (compare.result ?? 0) {
+    case CompareResult.Equal:
+      return order === 0;
+    case CompareResult.Greater:
+      return order > 0;
+    case CompareResult.Less:
+      return order < 0;
+    case CompareResult.NotEqual:
+      return order !== 0;
+    default:
+      return false;
+  }
+}
