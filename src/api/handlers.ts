@@ -115,19 +115,23 @@ export function clusterService(member: RaftMember): UntypedServiceImplementation
 export function maintenanceService(member: RaftMember): UntypedServiceImplementation {
   return {
     Status: unary(async () => {
-      const status = member.status();
+      const status = await member.status();
       return {
         header: header(member.header()),
         version: SERVER_VERSION,
-        dbSize: 0,
+        dbSize: status.dbSize,
         leader: status.leader,
         raftIndex: status.raftIndex,
         raftTerm: status.raftTerm,
         raftAppliedIndex: status.raftAppliedIndex,
         errors: [],
-        dbSizeInUse: 0,
+        dbSizeInUse: status.dbSize,
         isLearner: status.isLearner,
       };
+    }),
+    HashKV: unary(async (request) => {
+      const result = await member.hashKV(Number(request.revision ?? 0));
+      return { header: header(result.header), hash: result.hash, compact_revision: result.compactRevision, hash_revision: result.hashRevision };
     }),
   };
 }

@@ -20,6 +20,8 @@
 // synchronous, so readers never see a half-applied transaction (they read at `revision`, which
 // moves only in end()). Returned KeyValues are shared with the store: treat them as read-only.
 
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import BTreeModule from 'sorted-btree';
 import {
@@ -170,16 +172,19 @@ export class MvccStore {
   private txn: OpenTxn | null = null;
   private failed = false;
 
-  private constructor(db: ClassicLevel<Buffer, Buffer>, limits: MvccLimits) {
+  private constructor(db: ClassicLevel<Buffer, Buffer>, limits: MvccLimits, directory: string) {
     this.db = db;
     this.limits = limits;
+    this.directory = directory;
   }
+
+  private readonly directory: string;
 
   /** Opens (or creates) the store in `directory` and rebuilds the index from disk. */
   static async open(directory: string, options: MvccStoreOptions = {}): Promise<MvccStore> {
     const db = new ClassicLevel<Buffer, Buffer>(directory, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await db.open();
-    const store = new MvccStore(db, { ...DEFAULT_MVCC_LIMITS, ...options.limits });
+    const store = new MvccStore(db, { ...DEFAULT_MVCC_LIMITS, ...options.limits }, directory);
     try {
       await store.load();
     } catch (error) {
@@ -486,6 +491,22 @@ export class MvccStore {
   }
 
   /**
+   * The bytes the store's files occupy on disk (etcd's dbSize), log and tables alike: LevelDB's own
+   * size estimate leaves out data still in its log.
+   */
+  async approximateBytes(): Promise<number> {
+    let total = 0;
+    for (const name of await readdir(this.directory)) {
+      try {
+        total += (await stat(join(this.directory, name))).size;
+      } catch {
+        // a file LevelDB removed while we listed it
+      }
+    }
+    return total;
+  }
+
+  /**
    * Makes everything written since the previous persist durable in one unsynced batch, with the
    * applied Raft index, the revision and the compacted revision. If the process dies first, the
    * member replays its log from the previous applied index. Persists must not overlap.
@@ -562,7 +583,7 @@ export class MvccStore {
     if (!reader.done) throw new MvccCorruptError('the snapshot image has trailing bytes');
 
     // Build the new state aside, so a bad image leaves the store as it was.
-    const next = new MvccStore(this.db, this.limits);
+    const next = new MvccStore(this.db, this.limits, this.directory);
     next.currentRevision = revision;
     next.compacted = compacted;
     for (const record of records) {

@@ -476,6 +476,16 @@ export class RaftMember {
     return { header: this.header(result.revision) };
   }
 
+  /** etcd's HashKV: a hash of this member's history up to `revision` (0 = now). */
+  async hashKV(revision: number): Promise<{ header: ResponseHeader; hash: number; compactRevision: number; hashRevision: number }> {
+    try {
+      const result = this.store.hash(revision);
+      return { header: this.header(result.revision), hash: result.hash, compactRevision: result.compactRevision, hashRevision: result.hashRevision };
+    } catch (error) {
+      throw translateStoreError(error);
+    }
+  }
+
   async range(request: RangeRequest): Promise<RangeResult & { header: ResponseHeader }> {
     requireKey(request.key);
     if (!request.serializable) await this.linearizableBarrier();
@@ -516,9 +526,10 @@ export class RaftMember {
     return { clusterId: this.clusterId, memberId: this.memberId, revision, raftTerm: this.node.raft.term };
   }
 
-  status(): { leader: number; raftIndex: number; raftTerm: number; raftAppliedIndex: number; isLearner: boolean; revision: number } {
+  async status(): Promise<{ leader: number; raftIndex: number; raftTerm: number; raftAppliedIndex: number; isLearner: boolean; revision: number; dbSize: number }> {
     const raft = this.node.raft;
     return {
+      dbSize: await this.store.approximateBytes(),
       leader: raft.lead,
       raftIndex: raft.log.committed,
       raftTerm: raft.term,

@@ -88,6 +88,21 @@ describe('KV over gRPC', () => {
     expect(values(await kv(m2, 'Range', { key: bytes('c/x') }))).toEqual(['new']);
   });
 
+  it('HashKV agrees across members at one revision, and Status reports a database size', async () => {
+    const put = await kv(m1, 'Put', { key: bytes('h/k'), value: bytes('v') });
+    const revision = Number(put.header.revision);
+    // Make sure every member has applied the write before hashing at its revision.
+    for (const member of cluster.members) await kv(member, 'Range', { key: bytes('h/k') });
+    const hashes = await Promise.all(cluster.members.map((member) => call(cluster.client(member, 'Maintenance'), 'HashKV', { revision })));
+    expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
+    expect(hashes.every((h) => Number(h.hash_revision) === revision)).toBe(true);
+    await kv(m1, 'Put', { key: bytes('h/k'), value: bytes('changed') });
+    const later = await call(cluster.client(m1, 'Maintenance'), 'HashKV', { revision: 0 });
+    expect(later.hash).not.toBe(hashes[0].hash);
+    const status = await call(cluster.client(m2, 'Maintenance'), 'Status', {});
+    expect(Number(status.dbSize)).toBeGreaterThan(0);
+  });
+
   it("refuses bad requests with etcd's messages and keeps serving", async () => {
     await expect(kv(m1, 'DeleteRange', { key: bytes('') })).rejects.toMatchObject({ code: 3, details: 'etcdserver: key is not provided' });
     const tooMany = { success: Array.from({ length: 129 }, (_, i) => ({ request_put: { key: bytes(`x/${i}`), value: bytes('v') } })) };
