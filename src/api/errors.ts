@@ -24,6 +24,7 @@ const STATUS_BY_CODE: Record<ServerErrorCode, status> = {
   [ServerErrorCode.BadRequest]: status.INVALID_ARGUMENT,
   [ServerErrorCode.TooManyOps]: status.INVALID_ARGUMENT,
   [ServerErrorCode.DuplicateKey]: status.INVALID_ARGUMENT,
+  [ServerErrorCode.NoSpace]: status.RESOURCE_EXHAUSTED,
 };
 
 export function toGrpcError(error: unknown): Partial<ServiceError> {

@@ -124,10 +124,14 @@ export function maintenanceService(member: RaftMember): UntypedServiceImplementa
         raftIndex: status.raftIndex,
         raftTerm: status.raftTerm,
         raftAppliedIndex: status.raftAppliedIndex,
-        errors: [],
+        errors: member.alarmDescriptions(),
         dbSizeInUse: status.dbSize,
         isLearner: status.isLearner,
       };
+    }),
+    Alarm: unary(async (request) => {
+      const result = await member.alarm(request);
+      return { header: header(result.header), alarms: result.alarms.map((a) => ({ memberID: a.memberID, alarm: a.alarm })) };
     }),
     HashKV: unary(async (request) => {
       const result = await member.hashKV(Number(request.revision ?? 0));

@@ -20,6 +20,7 @@ export const ServerErrorCode = {
   BadRequest: 'BAD_REQUEST',
   TooManyOps: 'TOO_MANY_OPS',
   DuplicateKey: 'DUPLICATE_KEY',
+  NoSpace: 'NO_SPACE',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 

@@ -30,7 +30,8 @@ import {
   type DeleteRangeOutcome,
   type TxnOutcome,
 } from './apply.js';
-import { validateTxn } from './validate.js';
+import { validateTxn, txnWrites } from './validate.js';
+import { AlarmAction, AlarmType, Alarms, type AlarmMember } from './alarms.js';
 import type { Wal } from '../storage/index.js';
 import { PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
@@ -44,6 +45,7 @@ import {
   decodeMemberContext,
   encodeInternalRequest,
   encodeMemberContext,
+  type AlarmRequest,
   type CompactionRequest,
   type DeleteRangeRequest,
   type InternalRequest,
@@ -74,10 +76,13 @@ export interface ApplyResult {
   readonly prevKv?: KeyValue;
   readonly deleteRange?: DeleteRangeOutcome;
   readonly txn?: TxnOutcome;
+  readonly alarms?: AlarmMember[];
 }
 
 /** Proposals waiting for their entry to apply on this member. */
 const PENDING_PROPOSALS_MAX = 100_000;
+/** How often the store's size is measured for --quota-backend-bytes. */
+const SIZE_CHECK_INTERVAL_MS = 1000;
 /** Entries kept in the log behind a snapshot (etcd's catch-up entries). */
 const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 
@@ -91,6 +96,10 @@ export class RaftMember {
   private readonly store: MvccStore;
   private readonly transport: PeerTransport;
   readonly membership: Membership;
+  private readonly alarms: Alarms;
+  /** The store's size on disk, refreshed about once a second for the quota check. */
+  private storeBytes = 0;
+  private ticksSinceSizeCheck = 0;
   private readonly waiters = new Map<number, Waiter>();
   private nextRequestId = 1;
   private readyInFlight = false;
@@ -114,6 +123,7 @@ export class RaftMember {
     this.store = parts.store;
     this.transport = parts.transport;
     this.membership = parts.membership;
+    this.alarms = new Alarms(parts.store);
     // etcd's rule: a request may take the election timeout twice over plus a margin.
     this.requestTimeoutMs = 5000 + 2 * this.config.electionTimeoutMs;
     this.reads = new ReadIndexBatcher({
@@ -177,6 +187,10 @@ export class RaftMember {
 
   private tick(): void {
     this.node.tick();
+    if (++this.ticksSinceSizeCheck * this.config.heartbeatIntervalMs >= SIZE_CHECK_INTERVAL_MS) {
+      this.ticksSinceSizeCheck = 0;
+      void this.store.approximateBytes().then((bytes) => (this.storeBytes = bytes), () => {});
+    }
     this.maybePublish();
     this.schedule();
   }
@@ -241,6 +255,7 @@ export class RaftMember {
     if (snapshot.data.byteLength === 0) return;
     await this.store.restore(snapshot.data, snapshot.metadata.index);
     this.membership.reload();
+    this.alarms.reload();
     this.syncTransportPeers();
     this.logger.info({ index: snapshot.metadata.index, revision: this.store.revision }, 'installed snapshot from the leader');
   }
@@ -327,6 +342,11 @@ export class RaftMember {
 
   private applyRequest(request: InternalRequest): ApplyResult {
     try {
+      // While NOSPACE stands, nothing that adds data applies (etcd's capped applier).
+      if (this.alarms.has(AlarmType.NoSpace) && (request.put !== undefined || (request.txn !== undefined && txnWrites(request.txn)))) {
+        return { revision: this.store.revision, error: noSpace() };
+      }
+      if (request.alarm !== undefined) return { revision: this.store.revision, alarms: this.alarms.apply(request.alarm) };
       if (request.put !== undefined) {
         const outcome = inWriteTxn(this.store, (txn) => applyPut(txn, request.put as PutRequest));
         return { revision: this.store.revision, ...outcome };
@@ -453,8 +473,31 @@ export class RaftMember {
     else waiter.resolve(result);
   }
 
+  /**
+   * etcd's quota check before a write is proposed: past --quota-backend-bytes the NOSPACE alarm is
+   * raised (once) and the write refused; reads and deletes go on.
+   */
+  private checkQuota(requestBytes: number): void {
+    if (this.alarms.has(AlarmType.NoSpace)) throw noSpace();
+    if (this.storeBytes + requestBytes <= this.config.quotaBackendBytes) return;
+    this.logger.warn({ storeBytes: this.storeBytes, quotaBackendBytes: this.config.quotaBackendBytes }, 'database space exceeded; raising the NOSPACE alarm');
+    this.propose({ alarm: { action: AlarmAction.Activate, memberID: this.memberId, alarm: AlarmType.NoSpace } }).catch(() => {});
+    throw noSpace();
+  }
+
+  async alarm(request: AlarmRequest): Promise<{ header: ResponseHeader; alarms: AlarmMember[] }> {
+    if ((request.action ?? AlarmAction.Get) === AlarmAction.Get) return { header: this.header(), alarms: this.alarms.list(request.alarm ?? AlarmType.None) };
+    const result = await this.propose({ alarm: request });
+    return { header: this.header(result.revision), alarms: result.alarms ?? [] };
+  }
+
+  alarmDescriptions(): string[] {
+    return this.alarms.describe();
+  }
+
   async put(request: PutRequest): Promise<{ header: ResponseHeader; prevKv?: KeyValue }> {
     requireKey(request.key);
+    this.checkQuota((request.key?.byteLength ?? 0) + (request.value?.byteLength ?? 0));
     const result = await this.propose({ put: request });
     return { header: this.header(result.revision), ...(result.prevKv === undefined ? {} : { prevKv: result.prevKv }) };
   }
@@ -467,6 +510,7 @@ export class RaftMember {
 
   async txn(request: TxnRequest): Promise<{ header: ResponseHeader } & TxnOutcome> {
     validateTxn(request);
+    if (txnWrites(request)) this.checkQuota(0);
     const result = await this.propose({ txn: request });
     return { header: this.header(result.revision), ...(result.txn ?? { succeeded: false, responses: [] }) };
   }
@@ -586,6 +630,10 @@ export class RaftMember {
     await this.store.close();
     await this.wal.close();
   }
+}
+
+function noSpace(): ServerError {
+  return new ServerError(ServerErrorCode.NoSpace, 'etcdserver: mvcc: database space exceeded');
 }
 
 function requireKey(key: Uint8Array | undefined): void {

@@ -89,6 +89,15 @@ export interface InternalRequest {
   txn?: TxnRequest;
   compaction?: CompactionRequest;
   publish?: MemberAttributes;
+  alarm?: AlarmRequest;
+}
+
+export interface AlarmRequest {
+  /** 0 GET, 1 ACTIVATE, 2 DEACTIVATE. */
+  action?: number;
+  memberID?: number;
+  /** 0 NONE, 1 NOSPACE, 2 CORRUPT. */
+  alarm?: number;
 }
 
 export function encodeInternalRequest(request: InternalRequest): Uint8Array {

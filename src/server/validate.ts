@@ -57,3 +57,10 @@ function collect(ops: readonly RequestOp[], puts: Set<string>, deletes: Array<{ 
     }
   }
 }
+
+/** Whether a Txn may write (a put in any branch, nested Txns included): what NOSPACE refuses. */
+export function txnWrites(request: TxnRequest): boolean {
+  const writes = (ops: readonly RequestOp[] | undefined): boolean =>
+    (ops ?? []).some((op) => Boolean(op.request_put) || (op.request_txn ? txnWrites(op.request_txn) : false));
+  return writes(request.success) || writes(request.failure);
+}
