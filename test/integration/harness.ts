@@ -29,6 +29,8 @@ export interface MemberProcess {
   readonly name: string;
   readonly clientPort: number;
   readonly peerPort: number;
+  /** Where the others reach this member's peer port, when a test proxy sits in front of it. */
+  advertisedPeerPort?: number;
   readonly dataDir: string;
   process: ChildProcess | null;
   output: string;
@@ -67,20 +69,26 @@ export class TestCluster {
   }
 
   /** Starts `size` members; with `tls`, clients and peers must present certificates from its CA. */
-  static async start(size: number, extraFlags: string[] = [], tls: TestCertificate | null = null): Promise<TestCluster> {
+  static async start(
+    size: number,
+    extraFlags: string[] = [],
+    tls: TestCertificate | null = null,
+    beforeLaunch: (members: MemberProcess[]) => Promise<void> = async () => {},
+  ): Promise<TestCluster> {
     const root = mkdtempSync(join(tmpdir(), 'raftkv-it-'));
     const members: MemberProcess[] = [];
     for (let i = 1; i <= size; i++) {
       members.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `m${i}`), process: null, output: '' });
     }
     const cluster = new TestCluster(root, members, extraFlags, tls);
+    await beforeLaunch(members);
     for (const member of members) cluster.launch(member);
     await cluster.waitForLeader();
     return cluster;
   }
 
   private initialCluster(): string {
-    return this.members.map((m) => `${m.name}=${this.scheme}://127.0.0.1:${m.peerPort}`).join(',');
+    return this.members.map((m) => `${m.name}=${this.scheme}://127.0.0.1:${m.advertisedPeerPort ?? m.peerPort}`).join(',');
   }
 
   launch(member: MemberProcess, overrideFlags: string[] = []): ChildProcess {
@@ -91,7 +99,7 @@ export class TestCluster {
       `--listen-client-urls=${this.scheme}://127.0.0.1:${member.clientPort}`,
       `--advertise-client-urls=${this.scheme}://127.0.0.1:${member.clientPort}`,
       `--listen-peer-urls=${this.scheme}://127.0.0.1:${member.peerPort}`,
-      `--initial-advertise-peer-urls=${this.scheme}://127.0.0.1:${member.peerPort}`,
+      `--initial-advertise-peer-urls=${this.scheme}://127.0.0.1:${member.advertisedPeerPort ?? member.peerPort}`,
       ...(this.tls === null
         ? []
         : [
