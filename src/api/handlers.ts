@@ -27,6 +27,11 @@ function header(h: ResponseHeader): object {
   return { cluster_id: h.clusterId, member_id: h.memberId, revision: h.revision, raft_term: h.raftTerm };
 }
 
+/** The Cluster service's headers carry no revision in etcd. */
+function clusterHeader(h: ResponseHeader): object {
+  return { cluster_id: h.clusterId, member_id: h.memberId, raft_term: h.raftTerm };
+}
+
 function keyValue(kv: KeyValue, keysOnly = false): object {
   return {
     key: kv.key,
@@ -43,17 +48,21 @@ function rangeResponse(h: object, result: RangeResult, request: { count_only?: b
   return { header: h, kvs, more: result.more, count: result.count };
 }
 
-/** Shapes a Txn's outcome as etcd's ResponseOp list (nested Txns included). */
+/**
+ * Shapes a Txn's outcome as etcd's ResponseOp list (nested Txns included). As etcd does, the
+ * headers inside carry only the revision each operation saw.
+ */
 function txnResponse(h: object, outcome: TxnOutcome, request: TxnRequest): object {
   const ops = (outcome.succeeded ? request.success : request.failure) ?? [];
   const responses = outcome.responses.map((response, i) => {
     const op = ops[i];
-    if ('range' in response) return { response_range: rangeResponse(h, response.range, op?.request_range ?? {}) };
-    if ('put' in response) return { response_put: { header: h, ...(response.put.prevKv === undefined ? {} : { prev_kv: keyValue(response.put.prevKv) }) } };
+    const inner = { revision: response.revision };
+    if ('range' in response) return { response_range: rangeResponse(inner, response.range, op?.request_range ?? {}) };
+    if ('put' in response) return { response_put: { header: inner, ...(response.put.prevKv === undefined ? {} : { prev_kv: keyValue(response.put.prevKv) }) } };
     if ('deleteRange' in response) {
-      return { response_delete_range: { header: h, deleted: response.deleteRange.deleted, prev_kvs: response.deleteRange.prevKvs.map((kv) => keyValue(kv)) } };
+      return { response_delete_range: { header: inner, deleted: response.deleteRange.deleted, prev_kvs: response.deleteRange.prevKvs.map((kv) => keyValue(kv)) } };
     }
-    return { response_txn: txnResponse(h, response.txn, op?.request_txn ?? {}) };
+    return { response_txn: txnResponse(inner, response.txn, op?.request_txn ?? {}) };
   });
   return { header: h, succeeded: outcome.succeeded, responses };
 }
@@ -91,23 +100,23 @@ export function clusterService(member: RaftMember): UntypedServiceImplementation
   return {
     MemberList: unary(async (request) => {
       if (request.linearizable) await member.linearizableBarrier();
-      return { header: header(member.header()), members: member.members().map(memberMessage) };
+      return { header: clusterHeader(member.header()), members: member.members().map(memberMessage) };
     }),
     MemberAdd: unary(async (request) => {
       const result = await member.addMember(request.peerURLs ?? [], request.isLearner === true);
-      return { header: header(result.header), member: memberMessage(result.member), members: result.members.map(memberMessage) };
+      return { header: clusterHeader(result.header), member: memberMessage(result.member), members: result.members.map(memberMessage) };
     }),
     MemberRemove: unary(async (request) => {
       const result = await member.removeMember(Number(request.ID));
-      return { header: header(result.header), members: result.members.map(memberMessage) };
+      return { header: clusterHeader(result.header), members: result.members.map(memberMessage) };
     }),
     MemberPromote: unary(async (request) => {
       const result = await member.promoteMember(Number(request.ID));
-      return { header: header(result.header), members: result.members.map(memberMessage) };
+      return { header: clusterHeader(result.header), members: result.members.map(memberMessage) };
     }),
     MemberUpdate: unary(async (request) => {
       const result = await member.updateMember(Number(request.ID), request.peerURLs ?? []);
-      return { header: header(result.header), members: result.members.map(memberMessage) };
+      return { header: clusterHeader(result.header), members: result.members.map(memberMessage) };
     }),
   };
 }

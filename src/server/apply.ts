@@ -19,11 +19,16 @@ export interface TxnOutcome {
   readonly succeeded: boolean;
   readonly responses: OpOutcome[];
 }
-export type OpOutcome =
+/**
+ * One operation of a Txn, with the revision its response header carries: as in etcd, the
+ * transaction's revision once it has changed something, the revision before it until then.
+ */
+export type OpOutcome = { readonly revision: number } & (
   | { readonly range: RangeResult }
   | { readonly put: PutOutcome }
   | { readonly deleteRange: DeleteRangeOutcome }
-  | { readonly txn: TxnOutcome };
+  | { readonly txn: TxnOutcome }
+);
 
 export const CompareResult = { Equal: 0, Greater: 1, Less: 2, NotEqual: 3 } as const;
 export const CompareTarget = { Version: 0, Create: 1, Mod: 2, Value: 3, Lease: 4 } as const;
@@ -95,12 +100,22 @@ export function applyTxn(txn: WriteTxn, request: TxnRequest): TxnOutcome {
 }
 
 function applyOp(txn: WriteTxn, op: RequestOp): OpOutcome {
+  const revision = (): number => (txn.changes.length > 0 ? txn.revision : txn.revision - 1);
   if (op.request_range !== undefined && op.request_range !== null) {
-    return { range: txn.range(op.request_range.key, op.request_range.range_end ?? EMPTY, rangeOptions(op.request_range)) };
+    return { range: txn.range(op.request_range.key, op.request_range.range_end ?? EMPTY, rangeOptions(op.request_range)), revision: revision() };
   }
-  if (op.request_put !== undefined && op.request_put !== null) return { put: applyPut(txn, op.request_put) };
-  if (op.request_delete_range !== undefined && op.request_delete_range !== null) return { deleteRange: applyDeleteRange(txn, op.request_delete_range) };
-  if (op.request_txn !== undefined && op.request_txn !== null) return { txn: applyTxn(txn, op.request_txn) };
+  if (op.request_put !== undefined && op.request_put !== null) {
+    const put = applyPut(txn, op.request_put);
+    return { put, revision: revision() };
+  }
+  if (op.request_delete_range !== undefined && op.request_delete_range !== null) {
+    const deleteRange = applyDeleteRange(txn, op.request_delete_range);
+    return { deleteRange, revision: revision() };
+  }
+  if (op.request_txn !== undefined && op.request_txn !== null) {
+    const nested = applyTxn(txn, op.request_txn);
+    return { txn: nested, revision: revision() };
+  }
   throw new ServerError(ServerErrorCode.BadRequest, 'etcdserver: empty request operation');
 }
 

@@ -8,8 +8,7 @@
 // clusters have different sizes, plus a few consistency checks of their own.
 //
 // Each `it` continues from the state the previous ones left, in both systems alike.
-// Known raftkv differences are isolated in `it.fails` cases (see the comments there), so the file
-// stays green while they exist and turns red when one is fixed (then move it into the strict cases).
+// The inner headers of txn answers and the Cluster header are compared in cases of their own.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -102,7 +101,7 @@ function shape(value: unknown): unknown {
   return typeof value === 'bigint' ? 'number' : typeof value;
 }
 
-/** Drops the header of each response inside a txn answer (compared separately, see the it.fails cases). */
+/** Drops the header of each response inside a txn answer (compared in cases of their own). */
 function withoutInnerHeaders(txn: unknown): unknown {
   const copy = structuredClone(txn) as { responses?: { Response: Record<string, { header?: unknown }> }[] };
   for (const response of copy.responses ?? []) for (const op of Object.values(response.Response)) delete op.header;
@@ -337,10 +336,9 @@ describeWithBinaries(['etcd', 'etcdctl'], 'etcdctl output: etcd 3.4 (1 member) v
     await same(['get', '', '--from-key', '-w', 'json']);
   });
 
-  // DIFFERENCE 1. Inside a txn answer, etcd 3.4 fills only `revision` in each response's header
-  // ({"header":{"revision":N}}); raftkv gives every inner response the full header (cluster_id,
-  // member_id, revision, raft_term), like a top-level answer.
-  it.fails('txn -w json: inner response headers carry only `revision` (raftkv: the full header)', () => {
+  // Inside a txn answer, etcd 3.4 fills only `revision` in each response's header
+  // ({"header":{"revision":N}}), not the full header of a top-level answer.
+  it('txn -w json: inner response headers carry only `revision`', () => {
     for (const { input, outcomes } of txnJson) {
       const [a, b] = outcomes!;
       const fields = (stdout: string): string[][] => innerHeaders(parseJson(stdout), etcd).map((h) => Object.keys(h as object).sort());
@@ -348,11 +346,10 @@ describeWithBinaries(['etcd', 'etcdctl'], 'etcdctl output: etcd 3.4 (1 member) v
     }
   });
 
-  // DIFFERENCE 2. Inside a txn answer, etcd 3.4 gives each response the revision as of that op: a
-  // range before the txn's first write reports the revision before the txn (base+14 for the first
-  // txn above), the writes and later ranges the txn's new revision (base+15). raftkv reports the
-  // txn's final revision for every response, so the leading range says base+15.
-  it.fails('txn -w json: an inner range before the txn\'s writes reports the revision before the txn', () => {
+  // Inside a txn answer, etcd 3.4 gives each response the revision as of that op: a range before
+  // the txn's first write reports the revision before the txn (base+14 for the first txn above),
+  // the writes and later ranges the txn's new revision (base+15).
+  it('txn -w json: an inner range before the txn\'s writes reports the revision before the txn', () => {
     for (const { input, outcomes } of txnJson) {
       const [a, b] = outcomes!;
       const revisions = (stdout: string, system: System): unknown[] => innerHeaders(parseJson(stdout), system).map((h) => (h as { revision?: unknown }).revision);
@@ -379,7 +376,8 @@ describeWithBinaries(['etcd', 'etcdctl'], 'etcdctl output: etcd 3.4 (1 member) v
     await same((s) => ['get', 'k/a', `--rev=${rev(1000)(s)}`]); // future revision
     await same((s) => ['compaction', rev(1000)(s)], { text: compacted }); // future revision
     await same((s) => ['compaction', rev(9)(s), '--physical'], { text: compacted });
-    await same((s) => ['get', '', '--from-key', `--rev=${rev(8)(s)}`]);
+    await same((s) => ['get', '', '--from-key', `--rev=${rev(9)(s)}`]); // the revision just compacted physically
+    await same((s) => ['get', '', '--from-key', `--rev=${rev(8)(s)}`]); // below it: compacted
     await same(['get', '', '--from-key', '-w', 'json']);
   });
 
@@ -415,9 +413,8 @@ describeWithBinaries(['etcd', 'etcdctl'], 'etcdctl output: etcd 3.4 (1 member) v
     }
   });
 
-  // DIFFERENCE 3. etcd's Cluster service header has no revision (cluster_id, member_id, raft_term);
-  // raftkv's MemberList header also carries the KV revision.
-  it.fails('member list -w json: header fields', async () => {
+  // etcd's Cluster service header has no revision (cluster_id, member_id, raft_term).
+  it('member list -w json: header fields', async () => {
     const [a, b] = await memberList();
     expect(shape((parseJson(b.stdout) as Members).header)).toEqual(shape((parseJson(a.stdout) as Members).header));
   });
