@@ -99,6 +99,16 @@ export class RawNode {
     this.raft.step(message({ type: MessageType.Prop, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] }));
   }
 
+  /**
+   * Proposes several entries as one message: a follower forwards them to the leader together, and
+   * the leader appends them in one go. All are accepted or none (ProposalDroppedError).
+   */
+  proposeBatch(batch: readonly Uint8Array[]): void {
+    if (batch.length === 0) return;
+    const entries = batch.map((data) => ({ term: 0, index: 0, type: EntryType.Normal, data }));
+    this.raft.step(message({ type: MessageType.Prop, entries }));
+  }
+
   proposeConfChange(change: ConfChange): void {
     const data = encodeConfChange(change);
     this.raft.step(message({ type: MessageType.Prop, entries: [{ term: 0, index: 0, type: EntryType.ConfChange, data }] }));

@@ -207,6 +207,7 @@ export class RaftMember {
     this.readyScheduled = true;
     setImmediate(() => {
       this.readyScheduled = false;
+      this.flushProposals();
       this.reads.flush();
       void this.drive();
     });
@@ -377,13 +378,40 @@ export class RaftMember {
 
   // ---- proposals ----------------------------------------------------------------------------
 
-  /** Proposes a request through Raft and resolves once it is applied here. */
+  /**
+   * Proposes a request through Raft and resolves once it is applied here. Requests are queued and
+   * every request of one event-loop turn goes to the core as one batch (flushProposals).
+   */
   private propose(request: Omit<InternalRequest, 'member_id' | 'request_id'>): Promise<ApplyResult> {
     return this.submit((requestId) => {
       const data = encodeInternalRequest({ ...request, member_id: this.memberId, request_id: requestId });
       if (data.byteLength > this.config.maxRequestBytes) throw new ServerError(ServerErrorCode.RequestTooLarge, 'etcdserver: request is too large');
-      this.node.propose(data);
+      this.proposalQueue.push({ requestId, data });
     });
+  }
+
+  /** Requests waiting for the end of the turn to be proposed together. */
+  private proposalQueue: Array<{ requestId: number; data: Uint8Array }> = [];
+
+  private flushProposals(): void {
+    if (this.proposalQueue.length === 0) return;
+    const batch = this.proposalQueue;
+    this.proposalQueue = [];
+    try {
+      this.node.proposeBatch(batch.map((proposal) => proposal.data));
+    } catch (error) {
+      if (!(error instanceof ProposalDroppedError)) throw error;
+      const failure = new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader', { cause: error });
+      for (const { requestId } of batch) this.fail(requestId, failure);
+    }
+  }
+
+  private fail(requestId: number, error: Error): void {
+    const waiter = this.waiters.get(requestId);
+    if (waiter === undefined) return;
+    this.waiters.delete(requestId);
+    clearTimeout(waiter.timer);
+    waiter.reject(error);
   }
 
   /** Proposes a configuration change and resolves once it is applied here. */

@@ -78,6 +78,9 @@ export class InteractionEnv {
       case 'propose':
         this.guard(() => this.node(id()).propose(encoder.encode(positional[1])));
         break;
+      case 'propose-batch':
+        this.guard(() => this.node(id()).proposeBatch(positional.slice(1).map((word) => encoder.encode(word))));
+        break;
       case 'propose-conf-change':
         this.guard(() => this.node(id()).proposeConfChange(parseConfChange(positional[1], Number(positional[2]))));
         break;
