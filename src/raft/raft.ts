@@ -178,21 +178,21 @@ export class Raft {
   // ---- sending ------------------------------------------------------------------------------
 
   private send(fields: Partial<Message> & Pick<Message, 'type'>): void {
-    let m = message(fields);
-    if (m.from === NONE) m = { ...m, from: this.id };
+    const type = fields.type;
+    const term = fields.term ?? 0;
     const carriesOwnTerm =
-      m.type === MessageType.Vote ||
-      m.type === MessageType.VoteResp ||
-      m.type === MessageType.PreVote ||
-      m.type === MessageType.PreVoteResp;
-    if (carriesOwnTerm) {
-      assert(m.term !== 0, () => `term should be set when sending message type ${m.type}`);
-    } else {
-      assert(m.term === 0, () => `term should not be set when sending message type ${m.type}`);
-      // Proposals and read requests travel as local messages; everything else carries our term.
-      if (m.type !== MessageType.Prop && m.type !== MessageType.ReadIndex) m = { ...m, term: this.term };
-    }
-    (mustWaitForPersist(m.type) ? this.messagesAfterPersist : this.messages).push(m);
+      type === MessageType.Vote || type === MessageType.VoteResp || type === MessageType.PreVote || type === MessageType.PreVoteResp;
+    if (carriesOwnTerm) assert(term !== 0, () => `term should be set when sending message type ${type}`);
+    else assert(term === 0, () => `term should not be set when sending message type ${type}`);
+    // Proposals and read requests travel as local messages; everything else carries our term.
+    const isLocal = type === MessageType.Prop || type === MessageType.ReadIndex;
+    // One object per message: this runs for every append and heartbeat.
+    const m = message({
+      ...fields,
+      from: fields.from === undefined || fields.from === NONE ? this.id : fields.from,
+      term: carriesOwnTerm || isLocal ? term : this.term,
+    });
+    (mustWaitForPersist(type) ? this.messagesAfterPersist : this.messages).push(m);
   }
 
   /** Sends an append (or a snapshot when the entries are gone) if the follower can take one. */

@@ -128,6 +128,9 @@ export class MemoryStorage implements Storage {
     const fresh = first > entries[0].index ? entries.slice(first - entries[0].index) : entries;
     const offset = fresh[0].index - this.ents[0].index;
     assert(offset <= this.ents.length, () => `missing log entry: last ${this.lastIndex()}, appending at ${fresh[0].index}`);
-    this.ents = this.ents.slice(0, offset).concat(fresh);
+    // In place: this runs on every save, and copying the whole in-memory log each time would cost
+    // O(log length) per write. Callers only ever receive copies (entries() slices).
+    this.ents.length = offset;
+    for (const entry of fresh) this.ents.push(entry);
   }
 }
