@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestCluster, call, type MemberProcess } from './harness.js';
+import { TestCluster, call, eventually, type MemberProcess } from './harness.js';
 
 let cluster: TestCluster | null = null;
 afterEach(async () => {
@@ -109,21 +109,13 @@ describe('a three-member cluster of real processes', () => {
   }, 90_000);
 });
 
-/** Polls a serializable range over snap/ on `member` until it holds 200 keys or 20 s pass. */
+/** Waits until a serializable range over snap/ on `member` holds 200 keys; returns the count. */
 async function eventuallyRange(c: TestCluster, member: MemberProcess): Promise<number> {
-  const deadline = Date.now() + 20_000;
-  let count = 0;
-  while (Date.now() < deadline) {
-    try {
-      const response = await call(c.client(member), 'Range', { key: Buffer.from('snap/'), range_end: Buffer.from('snap0'), serializable: true }, 1000);
-      count = response.kvs.length;
-      if (count === 200) break;
-    } catch {
-      // still starting
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return count;
+  return eventually('200 snap/ keys', async () => {
+    const response = await call(c.client(member), 'Range', { key: Buffer.from('snap/'), range_end: Buffer.from('snap0'), serializable: true }, 1000);
+    if (response.kvs.length !== 200) throw new Error(`${response.kvs.length} keys`);
+    return response.kvs.length as number;
+  });
 }
 
 describe('snapshots', () => {

@@ -200,3 +200,18 @@ export class TestCluster {
     rmSync(this.root, { recursive: true, force: true });
   }
 }
+
+/** Retries `attempt` every 200 ms until it resolves; throws with its last error after `timeoutMs`. */
+export async function eventually<T>(what: string, attempt: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await attempt();
+    } catch (error) {
+      lastError = error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms: ${String(lastError)}`);
+}

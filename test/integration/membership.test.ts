@@ -3,27 +3,13 @@
 // client keeps writing, and the cluster stays writable throughout.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestCluster, call, type MemberProcess } from './harness.js';
+import { TestCluster, call, eventually, type MemberProcess } from './harness.js';
 
 let cluster: TestCluster | null = null;
 afterEach(async () => {
   await cluster?.stop();
   cluster = null;
 });
-
-async function eventually<T>(what: string, attempt: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      return await attempt();
-    } catch (error) {
-      lastError = error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms: ${String(lastError)}`);
-}
 
 describe('runtime membership changes', () => {
   it('adds a learner, promotes it and removes the old leader while staying writable', async () => {

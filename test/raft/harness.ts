@@ -6,6 +6,7 @@
 // link is cut or an interceptor drops them. It stops when no member has a Ready and nothing is queued.
 
 import {
+  ProposalDroppedError,
   EntryType,
   MemoryStorage,
   MessageType,
@@ -296,4 +297,15 @@ export class Network {
   appliedData(id: number): string[] {
     return this.peer(id).applied.filter((e) => e.type === EntryType.Normal && e.data.byteLength > 0).map((e) => text(e.data));
   }
+}
+
+/** Runs `action`, which must throw ProposalDroppedError, and returns that error. */
+export function catchDrop(action: () => void): ProposalDroppedError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof ProposalDroppedError) return error;
+    throw error;
+  }
+  throw new Error('expected a ProposalDroppedError');
 }

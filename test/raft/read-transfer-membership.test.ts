@@ -11,17 +11,8 @@ import {
   type ConfChange,
   type Message,
 } from '../../src/raft/index.js';
-import { Network, bytes, diskLog, text } from './harness.js';
+import { Network, bytes, diskLog, text, catchDrop } from './harness.js';
 
-function catchDrop(action: () => void): ProposalDroppedError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof ProposalDroppedError) return error;
-    throw error;
-  }
-  throw new Error('expected a ProposalDroppedError');
-}
 
 function change(type: ConfChange['type'], nodeId: number): ConfChange {
   return { type, nodeId, context: new Uint8Array(0) };

@@ -5,26 +5,16 @@ import { describe, expect, it } from 'vitest';
 import {
   DropReason,
   MessageType,
-  ProposalDroppedError,
   StateType,
   entryBytes,
   type Message,
 } from '../../src/raft/index.js';
-import { Network, bytes, diskTerms, storageWithLog, text } from './harness.js';
+import { Network, bytes, diskTerms, storageWithLog, text, catchDrop } from './harness.js';
 
 function repeat(term: number, count: number): number[] {
   return Array.from({ length: count }, () => term);
 }
 
-function catchDrop(action: () => void): ProposalDroppedError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof ProposalDroppedError) return error;
-    throw error;
-  }
-  throw new Error('expected a ProposalDroppedError');
-}
 
 describe('fast conflict backtracking', () => {
   const cases: Array<{ name: string; leader: number[]; follower: number[] }> = [
