@@ -5,6 +5,9 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { TlsFiles } from '../server/config.js';
 import type { RaftMember } from '../server/member.js';
 import { clusterService, kvService, maintenanceService } from './handlers.js';
+import { LeaderMonitor } from './leader-monitor.js';
+import { leaseService } from './lease-service.js';
+import { watchService } from './watch-stream.js';
 import { services } from './protos.js';
 
 /** gRPC framing on top of the largest request etcd accepts (its own margin). */
@@ -17,6 +20,7 @@ function credentials(tls: TlsFiles | null): ServerCredentials {
 }
 
 export async function startClientServer(member: RaftMember, urls: readonly string[], tls: TlsFiles | null, maxRequestBytes: number): Promise<Server> {
+  const leaderMonitor = new LeaderMonitor(() => member.hasLeader(), member.config.electionTimeoutMs);
   const server = new Server({
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
@@ -24,6 +28,8 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
   server.addService(services.KV.service, kvService(member));
   server.addService(services.Cluster.service, clusterService(member));
   server.addService(services.Maintenance.service, maintenanceService(member));
+  server.addService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor }));
+  server.addService(services.Lease.service, leaseService(member, leaderMonitor));
   for (const url of urls) {
     const { hostname, port } = new URL(url);
     await new Promise<number>((resolve, reject) =>

@@ -25,6 +25,10 @@ const STATUS_BY_CODE: Record<ServerErrorCode, status> = {
   [ServerErrorCode.TooManyOps]: status.INVALID_ARGUMENT,
   [ServerErrorCode.DuplicateKey]: status.INVALID_ARGUMENT,
   [ServerErrorCode.NoSpace]: status.RESOURCE_EXHAUSTED,
+  [ServerErrorCode.LeaseNotFound]: status.NOT_FOUND,
+  [ServerErrorCode.LeaseExists]: status.FAILED_PRECONDITION,
+  [ServerErrorCode.LeaseTtlTooLarge]: status.OUT_OF_RANGE,
+  [ServerErrorCode.NotLeader]: status.FAILED_PRECONDITION,
 };
 
 export function toGrpcError(error: unknown): Partial<ServiceError> {

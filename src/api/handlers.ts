@@ -1,5 +1,6 @@
-// The etcd v3 services a member serves so far: KV (Put, Range, DeleteRange, Txn, Compact),
-// Cluster (membership) and Maintenance (Status). Each handler checks its input, calls the member, and shapes the answer.
+// The etcd v3 unary services: KV (Put, Range, DeleteRange, Txn, Compact), Cluster (membership) and
+// Maintenance (Status, Alarm, HashKV). Watch and Lease live in watch-stream.ts and lease-service.ts.
+// Each handler checks its input, calls the member, and shapes the answer.
 
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { KeyValue, RangeResult } from '../mvcc/mvcc-store.js';
@@ -14,7 +15,7 @@ export const SERVER_VERSION = '3.5.0';
 type Handler = (call: ServerUnaryCall<any, any>, callback: sendUnaryData<any>) => void;
 
 /** Wraps an async handler: a thrown error becomes etcd's gRPC status; the member keeps serving. */
-function unary(handle: (request: any) => Promise<object>): Handler {
+export function unary(handle: (request: any) => Promise<object>): Handler {
   return (call, callback) => {
     handle(call.request).then(
       (response) => callback(null, response),
@@ -23,7 +24,7 @@ function unary(handle: (request: any) => Promise<object>): Handler {
   };
 }
 
-function header(h: ResponseHeader): object {
+export function header(h: ResponseHeader): object {
   return { cluster_id: h.clusterId, member_id: h.memberId, revision: h.revision, raft_term: h.raftTerm };
 }
 
@@ -32,7 +33,7 @@ function clusterHeader(h: ResponseHeader): object {
   return { cluster_id: h.clusterId, member_id: h.memberId, raft_term: h.raftTerm };
 }
 
-function keyValue(kv: KeyValue, keysOnly = false): object {
+export function keyValue(kv: KeyValue, keysOnly = false): object {
   return {
     key: kv.key,
     create_revision: kv.createRevision,

@@ -22,4 +22,6 @@ export const services = {
   KV: etcdserverpb.KV as ServiceClientConstructor,
   Cluster: etcdserverpb.Cluster as ServiceClientConstructor,
   Maintenance: etcdserverpb.Maintenance as ServiceClientConstructor,
+  Watch: etcdserverpb.Watch as ServiceClientConstructor,
+  Lease: etcdserverpb.Lease as ServiceClientConstructor,
 };

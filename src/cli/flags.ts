@@ -12,7 +12,7 @@ export class FlagError extends Error {
   }
 }
 
-type FlagKind = 'string' | 'urls' | 'integer' | 'boolean';
+type FlagKind = 'string' | 'urls' | 'integer' | 'boolean' | 'duration';
 
 const FLAGS = {
   name: 'string',
@@ -38,6 +38,7 @@ const FLAGS = {
   'peer-key-file': 'string',
   'peer-trusted-ca-file': 'string',
   'peer-client-cert-auth': 'boolean',
+  'experimental-watch-progress-notify-interval': 'duration',
 } as const satisfies Record<string, FlagKind>;
 
 type FlagName = keyof typeof FLAGS;
@@ -102,6 +103,18 @@ function parseInteger(flag: string, value: string, minimum: number): number {
   const number = Number(value);
   if (!Number.isSafeInteger(number) || number < minimum) throw new FlagError(`--${flag} must be an integer >= ${minimum}, got "${value}"`);
   return number;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration as etcd's flags take it: "500ms", "10s", "10m", "1h30m". */
+function parseDuration(flag: string, value: string): number {
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  const total = parts.reduce((sum, [, amount, unit]) => sum + Number(amount) * DURATION_UNITS_MS[unit]!, 0);
+  if (parts.length === 0 || parts.map(([part]) => part).join('') !== value || total <= 0) {
+    throw new FlagError(`--${flag} must be a positive duration such as 500ms, 10s or 10m, got "${value}"`);
+  }
+  return Math.round(total);
 }
 
 function parseBoolean(flag: string, value: string): boolean {
@@ -184,6 +197,10 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
     snapshotCount: parseInteger('snapshot-count', flags['snapshot-count'] ?? String(configDefaults.snapshotCount), 1),
     quotaBackendBytes: quota === 0 ? configDefaults.quotaBackendBytes : quota,
     maxRequestBytes: parseInteger('max-request-bytes', flags['max-request-bytes'] ?? String(configDefaults.maxRequestBytes), 1),
+    watchProgressNotifyIntervalMs: parseDuration(
+      'experimental-watch-progress-notify-interval',
+      flags['experimental-watch-progress-notify-interval'] ?? `${configDefaults.watchProgressNotifyIntervalMs}ms`,
+    ),
     logLevel: logLevel as LogLevel,
     clientTls,
     peerTls,

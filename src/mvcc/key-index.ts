@@ -67,6 +67,24 @@ export class KeyIndex {
     return undefined;
   }
 
+  /** The record just before `revision` in this key's history (across generations), or undefined. */
+  recordBefore(revision: { main: number; sub: number }): RevisionRecord | undefined {
+    for (let g = this.generations.length - 1; g >= 0; g--) {
+      const generation = this.generations[g];
+      if (compareRevisions(generation[0].revision, revision) >= 0) continue;
+      // Binary search: the first record not before `revision`; the one before it is the answer.
+      let low = 0;
+      let high = generation.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (compareRevisions(generation[middle].revision, revision) < 0) low = middle + 1;
+        else high = middle;
+      }
+      return generation[low - 1];
+    }
+    return undefined;
+  }
+
   /** The key's value as of revision `main`, or undefined if it did not exist then. */
   at(main: number): KeyValue | undefined {
     const record = this.recordAt(main);

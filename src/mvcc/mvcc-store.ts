@@ -57,7 +57,7 @@ import {
 } from './errors.js';
 import { KeyIndex } from './key-index.js';
 import { DEFAULT_MVCC_LIMITS, type MvccLimits } from './limits.js';
-import { REVISION_BYTES, readRevision, revisionToBytes, type Revision } from './revision.js';
+import { REVISION_BYTES, compareRevisions, readRevision, revisionToBytes, type Revision } from './revision.js';
 
 export type { KeyValue, RevisionRecord } from './codec.js';
 
@@ -131,6 +131,26 @@ export interface WriteTxn {
   abort(): void;
 }
 
+/**
+ * Told of every change to the store, synchronously, as it happens: the watch hub's feed. A
+ * restore replaces history wholesale, so whoever follows it must catch up from the store again.
+ */
+export interface StoreObserver {
+  /** A write transaction ended having changed something: its events, in sub-revision order. */
+  changed(revision: number, events: readonly Event[]): void;
+  /** History below `revision` is gone. */
+  compacted(revision: number): void;
+  /** The whole state was replaced from a snapshot image. */
+  restored(): void;
+}
+
+/** What changesSince() found: whole revisions only. */
+export interface ChangesResult {
+  readonly events: Event[];
+  /** Every change up to this revision in the asked range was looked at; the caller continues at +1. */
+  readonly scannedTo: number;
+}
+
 export interface HashResult {
   /** CRC-32 (IEEE) over the retained history up to hashRevision; see MvccStore.hash. */
   readonly hash: number;
@@ -156,6 +176,7 @@ interface OpenTxn {
   readonly changes: Event[];
   /** Keys touched, with whether each was live before the transaction. */
   readonly touched: Map<string, boolean>;
+  readonly records: RevisionRecord[];
   ended: boolean;
 }
 
@@ -171,6 +192,12 @@ export class MvccStore {
   private extraMeta = new Map<string, Buffer>();
   private txn: OpenTxn | null = null;
   private failed = false;
+  /**
+   * Every retained record at or above the compacted revision, in revision order: watchers catch
+   * up from here in O(log n + changes) instead of scanning every key of their range.
+   */
+  private history: RevisionRecord[] = [];
+  private readonly observers: StoreObserver[] = [];
 
   private constructor(db: ClassicLevel<Buffer, Buffer>, limits: MvccLimits, directory: string) {
     this.db = db;
@@ -209,6 +236,7 @@ export class MvccStore {
       this.appendLoaded(record);
     }
     for await (const [key, value] of this.db.iterator(extraMetaKeyRange)) this.extraMeta.set(extraMetaName(key), value);
+    // Records come off disk in revision order (their keys are big-endian revisions): no sort needed.
   }
 
   /** Adds a record read from disk or an image (records of one key arrive oldest first). */
@@ -226,6 +254,7 @@ export class MvccStore {
     }
     const wasLive = last !== undefined && !last.tombstone;
     keyIndex.append(record);
+    if (record.revision.main >= this.compacted) this.history.push(record);
     if (record.tombstone) this.liveKeys--;
     else if (!wasLive) this.liveKeys++;
   }
@@ -255,6 +284,22 @@ export class MvccStore {
 
   getMeta(name: string): Buffer | undefined {
     return this.extraMeta.get(name);
+  }
+
+  /** The names of the metadata records starting with `prefix`. */
+  metaNames(prefix: string): string[] {
+    return [...this.extraMeta.keys()].filter((name) => name.startsWith(prefix));
+  }
+
+  /** Removes a member metadata record with the next persisted batch. */
+  deleteMeta(name: string): void {
+    if (!this.extraMeta.delete(name)) return;
+    this.pending.push({ type: 'del', key: extraMetaKey(name) });
+  }
+
+  /** Adds an observer of changes (the watch hub, the lease tracker); told in the order added. */
+  observe(observer: StoreObserver): void {
+    this.observers.push(observer);
   }
 
   /** Stores a member metadata record with the next persisted batch. */
@@ -351,7 +396,7 @@ export class MvccStore {
   write(): WriteTxn {
     if (this.txn !== null) throw new TxnInProgressError();
     if (this.failed) throw new MvccWriteFailedError();
-    const txn: OpenTxn = { main: this.currentRevision + 1, sub: 0, operations: [], changes: [], touched: new Map(), ended: false };
+    const txn: OpenTxn = { main: this.currentRevision + 1, sub: 0, operations: [], changes: [], touched: new Map(), records: [], ended: false };
     this.txn = txn;
     const live = (): OpenTxn => {
       if (txn.ended) throw new TxnEndedError();
@@ -400,6 +445,7 @@ export class MvccStore {
     };
     const record: RevisionRecord = { revision, kv, tombstone: false };
     keyIndex.append(record);
+    txn.records.push(record);
     if (previous === undefined) this.liveKeys++;
     txn.operations.push({ type: 'put', key: recordKey(revision), value: encodeRecord(record) });
     txn.changes.push({ type: 'put', kv, prevKv: previous });
@@ -418,6 +464,7 @@ export class MvccStore {
       const tombstone: KeyValue = { key: keyIndex.key, value: EMPTY, lease: 0, createRevision: 0, modRevision: txn.main, version: 0 };
       const record: RevisionRecord = { revision, kv: tombstone, tombstone: true };
       keyIndex.append(record);
+      txn.records.push(record);
       this.liveKeys--;
       txn.operations.push({ type: 'put', key: recordKey(revision), value: encodeRecord(record) });
       txn.changes.push({ type: 'delete', kv: tombstone, prevKv: kv });
@@ -431,6 +478,8 @@ export class MvccStore {
     if (txn.sub > 0) {
       this.currentRevision = txn.main;
       for (const operation of txn.operations) this.pending.push(operation);
+      for (const record of txn.records) this.history.push(record);
+      for (const observer of this.observers) observer.changed(txn.main, txn.changes);
     }
     return this.currentRevision;
   }
@@ -465,6 +514,59 @@ export class MvccStore {
     });
     for (const name of emptied) this.index.delete(name);
     this.compacted = revision;
+    this.dropHistoryBelow(revision);
+    for (const observer of this.observers) observer.compacted(revision);
+  }
+
+  /** Keeps in `history` only what compaction kept at or above `revision` (a tombstone at it goes). */
+  private dropHistoryBelow(revision: number): void {
+    let first = this.firstHistoryAt(revision);
+    const kept: RevisionRecord[] = [];
+    for (; first < this.history.length; first++) {
+      const record = this.history[first];
+      if (record.revision.main > revision || this.index.get(keyToString(record.kv.key))?.recordAt(revision) === record) kept.push(record);
+    }
+    this.history = kept;
+  }
+
+  /** The position of the first history record with main revision ≥ `revision`. */
+  private firstHistoryAt(revision: number): number {
+    let low = 0;
+    let high = this.history.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.history[middle].revision.main < revision) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /**
+   * The changes from revision `from` on, to keys for which `matches` holds, as events with the
+   * key's previous value. Stops after whole revisions once `eventsMax` events were found or
+   * `scanMax` records looked at. `from` below the compacted revision throws CompactedRevisionError.
+   */
+  changesSince(from: number, matches: (key: string) => boolean, eventsMax: number, scanMax: number): ChangesResult {
+    if (from < this.compacted) throw new CompactedRevisionError(from, this.compacted);
+    const events: Event[] = [];
+    let scanned = 0;
+    let position = this.firstHistoryAt(from);
+    while (position < this.history.length) {
+      const main = this.history[position].revision.main;
+      if (events.length >= eventsMax || scanned >= scanMax) return { events, scannedTo: main - 1 };
+      for (; position < this.history.length && this.history[position].revision.main === main; position++, scanned++) {
+        const record = this.history[position];
+        const name = keyToString(record.kv.key);
+        if (matches(name)) events.push(this.eventOf(record, name));
+      }
+    }
+    return { events, scannedTo: this.currentRevision };
+  }
+
+  private eventOf(record: RevisionRecord, name: string): Event {
+    const previous = this.index.get(name)?.recordBefore(record.revision);
+    const prevKv = previous === undefined || previous.tombstone ? undefined : previous.kv;
+    return { type: record.tombstone ? 'delete' : 'put', kv: record.kv, prevKv };
   }
 
   /**
@@ -602,6 +704,7 @@ export class MvccStore {
     for (const [name, value] of meta) operations.push({ type: 'put', key: extraMetaKey(name), value });
 
     this.index = next.index;
+    this.history = next.history.sort((a, b) => compareRevisions(a.revision, b.revision));
     this.liveKeys = next.liveKeys;
     this.currentRevision = revision;
     this.compacted = compacted;
@@ -609,6 +712,7 @@ export class MvccStore {
     this.applied = index;
     this.pending = operations;
     await this.persist(index);
+    for (const observer of this.observers) observer.restored();
   }
 
   async close(): Promise<void> {

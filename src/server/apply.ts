@@ -72,7 +72,12 @@ export function inWriteTxn<T>(store: MvccStore, body: (txn: WriteTxn) => T): T {
   }
 }
 
-export function applyPut(txn: WriteTxn, put: PutRequest): PutOutcome {
+/** What applying needs to know beyond the store: the replicated lease set. */
+export interface ApplyContext {
+  leaseExists(id: number): boolean;
+}
+
+export function applyPut(txn: WriteTxn, put: PutRequest, context: ApplyContext): PutOutcome {
   const ignoreValue = put.ignore_value ?? false;
   const ignoreLease = put.ignore_lease ?? false;
   let value = put.value ?? EMPTY;
@@ -83,6 +88,7 @@ export function applyPut(txn: WriteTxn, put: PutRequest): PutOutcome {
     if (ignoreValue) value = current.value;
     if (ignoreLease) lease = current.lease;
   }
+  if (lease !== 0 && !context.leaseExists(lease)) throw new ServerError(ServerErrorCode.LeaseNotFound, 'etcdserver: requested lease not found');
   const prevKv = txn.put(put.key, value, lease);
   return put.prev_kv && prevKv !== undefined ? { prevKv } : {};
 }
@@ -93,19 +99,19 @@ export function applyDeleteRange(txn: WriteTxn, request: DeleteRangeRequest): De
 }
 
 /** A Txn: the compares decide the branch; its operations then run in order inside `txn`. */
-export function applyTxn(txn: WriteTxn, request: TxnRequest): TxnOutcome {
+export function applyTxn(txn: WriteTxn, request: TxnRequest, context: ApplyContext): TxnOutcome {
   const succeeded = (request.compare ?? []).every((compare) => compareHolds(txn, compare));
   const ops = (succeeded ? request.success : request.failure) ?? [];
-  return { succeeded, responses: ops.map((op) => applyOp(txn, op)) };
+  return { succeeded, responses: ops.map((op) => applyOp(txn, op, context)) };
 }
 
-function applyOp(txn: WriteTxn, op: RequestOp): OpOutcome {
+function applyOp(txn: WriteTxn, op: RequestOp, context: ApplyContext): OpOutcome {
   const revision = (): number => (txn.changes.length > 0 ? txn.revision : txn.revision - 1);
   if (op.request_range !== undefined && op.request_range !== null) {
     return { range: txn.range(op.request_range.key, op.request_range.range_end ?? EMPTY, rangeOptions(op.request_range)), revision: revision() };
   }
   if (op.request_put !== undefined && op.request_put !== null) {
-    const put = applyPut(txn, op.request_put);
+    const put = applyPut(txn, op.request_put, context);
     return { put, revision: revision() };
   }
   if (op.request_delete_range !== undefined && op.request_delete_range !== null) {
@@ -113,7 +119,7 @@ function applyOp(txn: WriteTxn, op: RequestOp): OpOutcome {
     return { deleteRange, revision: revision() };
   }
   if (op.request_txn !== undefined && op.request_txn !== null) {
-    const nested = applyTxn(txn, op.request_txn);
+    const nested = applyTxn(txn, op.request_txn, context);
     return { txn: nested, revision: revision() };
   }
   throw new ServerError(ServerErrorCode.BadRequest, 'etcdserver: empty request operation');

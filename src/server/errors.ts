@@ -21,6 +21,10 @@ export const ServerErrorCode = {
   TooManyOps: 'TOO_MANY_OPS',
   DuplicateKey: 'DUPLICATE_KEY',
   NoSpace: 'NO_SPACE',
+  LeaseNotFound: 'LEASE_NOT_FOUND',
+  LeaseExists: 'LEASE_EXISTS',
+  LeaseTtlTooLarge: 'LEASE_TTL_TOO_LARGE',
+  NotLeader: 'NOT_LEADER',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 

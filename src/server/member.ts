@@ -20,6 +20,9 @@ import {
   type Snapshot,
 } from '../raft/index.js';
 import { MvccStore, type KeyValue, type RangeResult } from '../mvcc/mvcc-store.js';
+import { WatchHub } from '../mvcc/watch-hub.js';
+import { LEASE_TTL_SECONDS_MAX, LeaseExistsError, LeaseNotFoundError, Lessor } from '../lease/lessor.js';
+import { MemberLeases } from './leases.js';
 import {
   applyDeleteRange,
   applyPut,
@@ -41,6 +44,10 @@ import { bootstrap, catchUpStoreWithSnapshot, openWal } from './startup.js';
 import { initialMembership, formatId, memberIdFor } from './identity.js';
 import { Membership, type MemberInfo } from './membership.js';
 import {
+  decodeForwardRequest,
+  decodeForwardResponse,
+  encodeForwardRequest,
+  encodeForwardResponse,
   decodeInternalRequest,
   decodeMemberContext,
   encodeInternalRequest,
@@ -48,7 +55,10 @@ import {
   type AlarmRequest,
   type CompactionRequest,
   type DeleteRangeRequest,
+  type ForwardRequest,
+  type ForwardResponse,
   type InternalRequest,
+  type LeaseTimeToLive,
   type PutRequest,
   type RangeRequest,
   type TxnRequest,
@@ -78,6 +88,14 @@ export interface ApplyResult {
   readonly txn?: TxnOutcome;
   readonly alarms?: AlarmMember[];
 }
+
+/** A leader revokes at most this many expired leases per check (etcd: 1000 a second). */
+const LEASE_REVOKES_PER_CHECK_MAX = 500;
+const LEASE_CHECK_INTERVAL_MS = 500;
+/** An expired lease whose revocation did not apply is proposed again after this long. */
+const LEASE_REVOKE_RETRY_MS = 3000;
+/** Monotonic: lease deadlines must not move with the wall clock. */
+const monotonicNow = (): number => performance.now();
 
 /** Proposals waiting for their entry to apply on this member. */
 const PENDING_PROPOSALS_MAX = 100_000;
@@ -109,10 +127,16 @@ export class RaftMember {
   private readonly requestTimeoutMs: number;
   private readonly reads: ReadIndexBatcher;
   private published = false;
+  /** Watchers of this member's store (the API's watch streams register here). */
+  readonly watchHub: WatchHub;
+  private readonly leases: MemberLeases;
+  /** Whether the lessor was last told this member leads. */
+  private leasesLed = false;
+  private ticksSinceLeaseCheck = 0;
 
   private constructor(parts: {
     config: ServerConfig; logger: Logger; memberId: number; clusterId: number; node: RawNode; wal: Wal; store: MvccStore;
-    transport: PeerTransport; membership: Membership;
+    transport: PeerTransport; membership: Membership; leases: MemberLeases; watchHub: WatchHub;
   }) {
     this.config = parts.config;
     this.logger = parts.logger;
@@ -123,6 +147,8 @@ export class RaftMember {
     this.store = parts.store;
     this.transport = parts.transport;
     this.membership = parts.membership;
+    this.leases = parts.leases;
+    this.watchHub = parts.watchHub;
     this.alarms = new Alarms(parts.store);
     // etcd's rule: a request may take the election timeout twice over plus a margin.
     this.requestTimeoutMs = 5000 + 2 * this.config.electionTimeoutMs;
@@ -144,6 +170,8 @@ export class RaftMember {
     const store = await MvccStore.open(join(config.dataDir, 'member', 'kv'));
     await catchUpStoreWithSnapshot(store, wal, logger);
     const membership = await Membership.load(store, members);
+    const leases = new MemberLeases(store, new Lessor(Math.ceil((1.5 * config.electionTimeoutMs) / 1000)), monotonicNow);
+    const watchHub = new WatchHub(store);
     // A founder of a new cluster starts from the shared bootstrap snapshot; a member joining an
     // existing cluster starts empty and receives the cluster's state from the leader.
     if (wal.isNew && config.initialClusterState === 'new') await bootstrap(wal, members.map((member) => member.id));
@@ -170,8 +198,9 @@ export class RaftMember {
       onMessages: (messages) => member.onPeerMessages(messages),
       onUnreachable: (peerId) => member.node.reportUnreachable(peerId),
       onSnapshotStatus: (peerId, ok) => member.node.reportSnapshot(peerId, ok),
+      onForward: (_from, request) => member.answerForward(request),
     });
-    const member: RaftMember = new RaftMember({ config, logger, memberId: self.id, clusterId, node, wal, store, transport, membership });
+    const member: RaftMember = new RaftMember({ config, logger, memberId: self.id, clusterId, node, wal, store, transport, membership, leases, watchHub });
     for (const url of config.listenPeerUrls) await transport.listen(url);
     member.syncTransportPeers();
     member.ticker = setInterval(() => member.tick(), config.heartbeatIntervalMs);
@@ -192,6 +221,13 @@ export class RaftMember {
       void this.store.approximateBytes().then((bytes) => (this.storeBytes = bytes), () => {});
     }
     this.maybePublish();
+    this.syncLeaseRole();
+    if (++this.ticksSinceLeaseCheck * this.config.heartbeatIntervalMs >= LEASE_CHECK_INTERVAL_MS) {
+      this.ticksSinceLeaseCheck = 0;
+      this.revokeExpiredLeases();
+    }
+    // The safety net for watchers left behind (their stream's drain normally catches them up).
+    if (this.watchHub.unsyncedCount > 0) this.watchHub.catchUp();
     this.schedule();
   }
 
@@ -231,6 +267,7 @@ export class RaftMember {
       void this.stop().then(() => this.resolveRemoved());
       return;
     }
+    this.syncLeaseRole();
     this.schedule();
   }
 
@@ -344,12 +381,22 @@ export class RaftMember {
   private applyRequest(request: InternalRequest): ApplyResult {
     try {
       // While NOSPACE stands, nothing that adds data applies (etcd's capped applier).
-      if (this.alarms.has(AlarmType.NoSpace) && (request.put !== undefined || (request.txn !== undefined && txnWrites(request.txn)))) {
+      if (this.alarms.has(AlarmType.NoSpace) && (request.put !== undefined || request.lease_grant !== undefined || (request.txn !== undefined && txnWrites(request.txn)))) {
         return { revision: this.store.revision, error: noSpace() };
       }
       if (request.alarm !== undefined) return { revision: this.store.revision, alarms: this.alarms.apply(request.alarm) };
+      if (request.lease_grant !== undefined) {
+        this.leases.grant(request.lease_grant.ID, request.lease_grant.TTL);
+        return { revision: this.store.revision };
+      }
+      if (request.lease_revoke !== undefined) {
+        const id = request.lease_revoke.ID;
+        inWriteTxn(this.store, (txn) => this.leases.revoke(txn, id));
+        this.leases.forget(id);
+        return { revision: this.store.revision };
+      }
       if (request.put !== undefined) {
-        const outcome = inWriteTxn(this.store, (txn) => applyPut(txn, request.put as PutRequest));
+        const outcome = inWriteTxn(this.store, (txn) => applyPut(txn, request.put as PutRequest, this.applyContext));
         return { revision: this.store.revision, ...outcome };
       }
       if (request.delete_range !== undefined) {
@@ -357,7 +404,7 @@ export class RaftMember {
         return { revision: this.store.revision, deleteRange: outcome };
       }
       if (request.txn !== undefined) {
-        const outcome = inWriteTxn(this.store, (txn) => applyTxn(txn, request.txn as TxnRequest));
+        const outcome = inWriteTxn(this.store, (txn) => applyTxn(txn, request.txn as TxnRequest, this.applyContext));
         return { revision: this.store.revision, txn: outcome };
       }
       if (request.compaction !== undefined) {
@@ -369,12 +416,14 @@ export class RaftMember {
       }
       return { revision: this.store.revision };
     } catch (error) {
-      const translated = translateStoreError(error);
+      const translated = translateLeaseError(translateStoreError(error));
       // A request that cannot apply fails alike on every member; anything else is a bug.
       if (translated instanceof ServerError) return { revision: this.store.revision, error: translated };
       throw error;
     }
   }
+
+  private readonly applyContext = { leaseExists: (id: number): boolean => this.leases.lessor.has(id) };
 
   // ---- proposals ----------------------------------------------------------------------------
 
@@ -574,6 +623,104 @@ export class RaftMember {
     return this.reads.barrier();
   }
 
+  // ---- leases -------------------------------------------------------------------------------
+
+  /** etcd's LeaseGrant: ID 0 lets the member choose; the TTL is raised to the minimum. */
+  async leaseGrant(ttlSeconds: number, requestedId: number): Promise<{ header: ResponseHeader; id: number; ttlSeconds: number }> {
+    if (ttlSeconds > LEASE_TTL_SECONDS_MAX) throw new ServerError(ServerErrorCode.LeaseTtlTooLarge, 'etcdserver: too large lease TTL');
+    if (!Number.isSafeInteger(requestedId)) throw new ServerError(ServerErrorCode.BadRequest, 'etcdserver: lease ID beyond 2^53 is not supported');
+    // Positive and below 2^53, as every ID here: it survives a trip through a JS number.
+    const id = requestedId !== 0 ? requestedId : randomInt(1, 2 ** 47) * 64 + randomInt(64);
+    const ttl = this.leases.lessor.effectiveTtl(ttlSeconds);
+    const result = await this.propose({ lease_grant: { ID: id, TTL: ttl } });
+    return { header: this.header(result.revision), id, ttlSeconds: ttl };
+  }
+
+  async leaseRevoke(id: number): Promise<{ header: ResponseHeader }> {
+    const result = await this.propose({ lease_revoke: { ID: id } });
+    return { header: this.header(result.revision) };
+  }
+
+  /** A keep-alive. Only the leader keeps deadlines, so a follower asks it. TTL 0: no such lease. */
+  async leaseRenew(id: number): Promise<{ header: ResponseHeader; ttlSeconds: number }> {
+    const answer = await this.askLeader({ lease_renew: { ID: id } });
+    return { header: this.header(), ttlSeconds: answer.lease_renew?.TTL ?? 0 };
+  }
+
+  /** TTL -1: no such lease (expired or revoked). */
+  async leaseTimeToLive(id: number, keys: boolean): Promise<{ header: ResponseHeader } & LeaseTimeToLive> {
+    const answer = await this.askLeader({ lease_time_to_live: { ID: id, keys } });
+    return { header: this.header(), ID: id, TTL: -1, ...answer.lease_time_to_live };
+  }
+
+  leaseIds(): number[] {
+    return this.leases.lessor.ids();
+  }
+
+  private async askLeader(request: ForwardRequest): Promise<ForwardResponse> {
+    const leader = this.node.raft.lead;
+    if (leader === 0) throw new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader');
+    const answer = leader === this.memberId
+      ? await this.answerLeaseRequest(request)
+      : decodeForwardResponse(await this.transport.forward(leader, encodeForwardRequest(request), this.requestTimeoutMs).catch((error: unknown) => {
+        throw new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out', { cause: error });
+      }));
+    if (answer.error_code !== undefined && answer.error_code !== '') {
+      throw new ServerError(answer.error_code as ServerErrorCode, answer.error_message ?? answer.error_code);
+    }
+    return answer;
+  }
+
+  /** Answers a peer's forwarded request (errors travel inside the answer). */
+  private async answerForward(bytes: Uint8Array): Promise<Uint8Array> {
+    try {
+      return encodeForwardResponse(await this.answerLeaseRequest(decodeForwardRequest(bytes)));
+    } catch (error) {
+      const known = error instanceof ServerError ? error : new ServerError(ServerErrorCode.BadRequest, error instanceof Error ? error.message : String(error));
+      return encodeForwardResponse({ error_code: known.code, error_message: known.message });
+    }
+  }
+
+  private async answerLeaseRequest(request: ForwardRequest): Promise<ForwardResponse> {
+    if (!this.isLeader()) throw new ServerError(ServerErrorCode.NotLeader, 'etcdserver: not leader');
+    const id = request.lease_renew?.ID ?? request.lease_time_to_live?.ID ?? 0;
+    const lessor = this.leases.lessor;
+    // A lease granted through another member may be committed here but not applied yet.
+    if (!lessor.has(id)) await this.linearizableBarrier();
+    if (request.lease_renew !== undefined) {
+      try {
+        return { lease_renew: { ID: id, TTL: lessor.renew(id, monotonicNow()) } };
+      } catch (error) {
+        if (error instanceof LeaseNotFoundError) return { lease_renew: { ID: id, TTL: 0 } };
+        throw error;
+      }
+    }
+    const lease = lessor.get(id);
+    if (lease === undefined) return { lease_time_to_live: { ID: id, TTL: -1 } };
+    const keys = request.lease_time_to_live?.keys ? [...lease.keys].sort().map((key) => Buffer.from(key, 'latin1')) : [];
+    return { lease_time_to_live: { ID: id, TTL: lessor.remainingSeconds(lease, monotonicNow()), grantedTTL: lease.ttlSeconds, keys } };
+  }
+
+  /** Tells the lessor when this member starts or stops leading: only a leader keeps deadlines. */
+  private syncLeaseRole(): void {
+    const leads = this.isLeader();
+    if (leads === this.leasesLed) return;
+    this.leasesLed = leads;
+    if (leads) this.leases.lessor.promote(monotonicNow(), this.config.electionTimeoutMs);
+    else this.leases.lessor.demote();
+  }
+
+  private revokeExpiredLeases(): void {
+    for (const id of this.leases.lessor.expired(monotonicNow(), LEASE_REVOKES_PER_CHECK_MAX, LEASE_REVOKE_RETRY_MS)) {
+      this.logger.debug({ lease: id }, 'lease expired; revoking');
+      this.propose({ lease_revoke: { ID: id } }).catch(() => {});
+    }
+  }
+
+  hasLeader(): boolean {
+    return this.node.raft.lead !== 0;
+  }
+
   // ---- membership ---------------------------------------------------------------------------
 
   /** Once a leader exists, tell the cluster our name and client URLs (as etcd members do). */
@@ -658,6 +805,12 @@ export class RaftMember {
     await this.store.close();
     await this.wal.close();
   }
+}
+
+function translateLeaseError(error: unknown): unknown {
+  if (error instanceof LeaseNotFoundError) return new ServerError(ServerErrorCode.LeaseNotFound, error.message, { cause: error });
+  if (error instanceof LeaseExistsError) return new ServerError(ServerErrorCode.LeaseExists, error.message, { cause: error });
+  return error;
 }
 
 function noSpace(): ServerError {

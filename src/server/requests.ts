@@ -11,6 +11,8 @@ root.resolvePath = (_origin, target) => join(PROTO_ROOT, target);
 root.loadSync('raftkvpb/internal.proto', { keepCase: true });
 const InternalRequestProto = root.lookupType('raftkvpb.InternalRequest');
 const MemberContextProto = root.lookupType('raftkvpb.MemberContext');
+const ForwardRequestProto = root.lookupType('raftkvpb.ForwardRequest');
+const ForwardResponseProto = root.lookupType('raftkvpb.ForwardResponse');
 
 const TO_OBJECT = { longs: Number, bytes: Buffer, defaults: false, arrays: true } as const;
 
@@ -90,6 +92,49 @@ export interface InternalRequest {
   compaction?: CompactionRequest;
   publish?: MemberAttributes;
   alarm?: AlarmRequest;
+  lease_grant?: LeaseGrantRequest;
+  lease_revoke?: { ID: number };
+}
+
+export interface LeaseGrantRequest {
+  TTL: number;
+  ID: number;
+}
+
+/** What a member asks the leader over the peer transport (see internal.proto). */
+export interface ForwardRequest {
+  lease_renew?: { ID: number };
+  lease_time_to_live?: { ID: number; keys?: boolean };
+}
+
+export interface LeaseTimeToLive {
+  ID: number;
+  TTL: number;
+  grantedTTL?: number;
+  keys?: Uint8Array[];
+}
+
+export interface ForwardResponse {
+  lease_renew?: { ID: number; TTL?: number };
+  lease_time_to_live?: LeaseTimeToLive;
+  error_code?: string;
+  error_message?: string;
+}
+
+export function encodeForwardRequest(request: ForwardRequest): Uint8Array {
+  return ForwardRequestProto.encode(ForwardRequestProto.fromObject(request)).finish();
+}
+
+export function decodeForwardRequest(bytes: Uint8Array): ForwardRequest {
+  return ForwardRequestProto.toObject(ForwardRequestProto.decode(bytes), TO_OBJECT) as ForwardRequest;
+}
+
+export function encodeForwardResponse(response: ForwardResponse): Uint8Array {
+  return ForwardResponseProto.encode(ForwardResponseProto.fromObject(response)).finish();
+}
+
+export function decodeForwardResponse(bytes: Uint8Array): ForwardResponse {
+  return ForwardResponseProto.toObject(ForwardResponseProto.decode(bytes), TO_OBJECT) as ForwardResponse;
 }
 
 export interface AlarmRequest {

@@ -47,6 +47,8 @@ export interface TransportOptions {
   onUnreachable(peerId: number): void;
   /** A MsgSnap was fully delivered (true) or failed (false): RawNode.reportSnapshot. */
   onSnapshotStatus(peerId: number, ok: boolean): void;
+  /** Answers a peer's forward() (absent: such requests are refused). */
+  onForward?(from: number, request: Uint8Array): Promise<Uint8Array>;
 }
 
 /** For `PeerTransport.identify`, which runs before the member has a transport of its own. */

@@ -10,7 +10,7 @@ import { channelOptions } from './grpc-options.js';
 import type { ThrottledWarnings } from './log.js';
 import { estimateMessageBytes, MessageQueue } from './message-queue.js';
 import type { TransportSettings } from './options.js';
-import { messageStreamMethod, readAcceptance, streamMetadata, type SnapshotFrame, type StreamHeader } from './service.js';
+import { forwardMethod, messageStreamMethod, readAcceptance, streamMetadata, type SnapshotFrame, type StreamHeader } from './service.js';
 import { streamSnapshot } from './snapshot-stream.js';
 
 /** What a peer needs from its transport. */
@@ -225,6 +225,17 @@ export class Peer {
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     stream?.cancel();
+  }
+
+  /** One unary Forward call to this peer, with the stream header every call carries. */
+  forward(request: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const client = this.clientFor(this.currentAddress());
+    const { path, requestSerialize, responseDeserialize } = forwardMethod;
+    return new Promise((resolve, reject) => {
+      client.makeUnaryRequest(path, requestSerialize, responseDeserialize, request, streamMetadata(this.streamHeader()), { deadline: Date.now() + timeoutMs }, (error, response) =>
+        error || response === undefined ? reject(error ?? new Error('empty Forward response')) : resolve(response),
+      );
+    });
   }
 
   private resetStreamState(): void {

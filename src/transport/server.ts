@@ -32,6 +32,7 @@ export class PeerServer {
     private readonly settings: TransportSettings,
     private readonly deliver: (messages: Message[]) => void,
     private readonly warnings: ThrottledWarnings,
+    private readonly answer: (from: number, request: Uint8Array) => Promise<Uint8Array>,
   ) {
     this.server = new Server(serverOptions(settings));
     this.server.addService(raftService, {
@@ -39,6 +40,7 @@ export class PeerServer {
       snapshotStream: (call: ServerReadableStream<SnapshotFrame, Ack>, callback: sendUnaryData<Ack>) => this.acceptSnapshotStream(call, callback),
       identify: (_call: ServerUnaryCall<Empty, Identity>, callback: sendUnaryData<Identity>) =>
         callback(null, { clusterId: this.settings.clusterId, memberId: this.settings.memberId }),
+      forward: (call: ServerUnaryCall<Uint8Array, Uint8Array>, callback: sendUnaryData<Uint8Array>) => this.acceptForward(call, callback),
     });
   }
 
@@ -104,8 +106,17 @@ export class PeerServer {
     call.on('error', (error: Error) => this.settings.logger.debug({ peer: header.from, error: error.message }, 'inbound snapshot stream failed'));
   }
 
+  private acceptForward(call: ServerUnaryCall<Uint8Array, Uint8Array>, callback: sendUnaryData<Uint8Array>): void {
+    const header = this.admit(call.metadata, callback);
+    if (header === null) return;
+    this.answer(header.from, call.request).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(toServiceError(error)),
+    );
+  }
+
   /** The stream's header, if the stream is for this member of this cluster; otherwise refuses it. */
-  private admit(metadata: Metadata, callback: sendUnaryData<Ack>): StreamHeader | null {
+  private admit(metadata: Metadata, callback: sendUnaryData<never>): StreamHeader | null {
     try {
       const header = readStreamHeader(metadata);
       checkStreamHeader(header, this.settings);
@@ -116,7 +127,7 @@ export class PeerServer {
     }
   }
 
-  private refuse(from: number | string, error: unknown, callback: sendUnaryData<Ack>): void {
+  private refuse(from: number | string, error: unknown, callback: sendUnaryData<never>): void {
     const code = error instanceof TransportError ? error.code : 'internal';
     const message = error instanceof Error ? error.message : String(error);
     this.warnings.warn(`refused:${from}:${code}`, { peer: from, code }, `refused inbound stream: ${message}`);

@@ -6,7 +6,11 @@
 //   rpc MessageStream(stream MessageBatch) returns (Ack);   // long-lived, one per peer
 //   rpc SnapshotStream(stream SnapshotFrame) returns (Ack); // one per MsgSnap
 //   rpc Identify(Empty) returns (Identity);                 // unary, no cluster-id check
+//   rpc Forward(Bytes) returns (Bytes);                     // unary, member to member
 // }
+//
+// Forward carries a request the member layer defines (for example a lease renewal, which only the
+// leader can answer) and its answer, as opaque bytes; the transport checks only the stream header.
 //
 // A SnapshotFrame is one tag byte and a payload: tag 1 = header, a MessageBatch holding the MsgSnap
 // with its snapshot data left out; tag 2 = the next chunk of that data, raw. The data length is
@@ -31,6 +35,7 @@ import {
 export const MESSAGE_STREAM_PATH = '/raftkv.transport.Raft/MessageStream';
 export const SNAPSHOT_STREAM_PATH = '/raftkv.transport.Raft/SnapshotStream';
 export const IDENTIFY_PATH = '/raftkv.transport.Raft/Identify';
+export const FORWARD_PATH = '/raftkv.transport.Raft/Forward';
 
 /** The empty response of both stream RPCs: a stream's outcome is its status. */
 export type Ack = Readonly<Record<string, never>>;
@@ -147,10 +152,25 @@ export const identifyMethod: MethodDefinition<Empty, Identity> = {
   responseDeserialize: deserializeIdentity,
 };
 
+function identityBytes(bytes: Uint8Array): Buffer {
+  return asBuffer(bytes);
+}
+
+export const forwardMethod: MethodDefinition<Uint8Array, Uint8Array> = {
+  path: FORWARD_PATH,
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: identityBytes,
+  requestDeserialize: identityBytes,
+  responseSerialize: identityBytes,
+  responseDeserialize: identityBytes,
+};
+
 export const raftService: ServiceDefinition = {
   messageStream: messageStreamMethod,
   snapshotStream: snapshotStreamMethod,
   identify: identifyMethod,
+  forward: forwardMethod,
 };
 
 const HEADER_CLUSTER_ID = 'raftkv-cluster-id';

@@ -55,7 +55,7 @@ export class PeerTransport {
     if (this.credentials.ignoredFor(address)) {
       this.settings.logger.warn({ url }, 'peer TLS is configured but the listen URL is http: serving plaintext');
     }
-    this.server ??= new PeerServer(this.settings, (messages) => this.deliver(messages), this.warnings);
+    this.server ??= new PeerServer(this.settings, (messages) => this.deliver(messages), this.warnings, (from, request) => this.answerForward(from, request));
     const port = await this.server.bind(address.target, credentials);
     if (this.stopped) throw new TransportStoppedError();
     this.settings.logger.info({ url, port }, 'listening for peers');
@@ -97,6 +97,22 @@ export class PeerTransport {
   send(messages: readonly Message[]): void {
     if (this.stopped) return;
     for (const message of messages) this.route(message);
+  }
+
+  /**
+   * Sends an opaque request to a peer's `onForward` and resolves to its answer; rejects with the
+   * gRPC error when the peer is unknown, unreachable or slower than `timeoutMs`.
+   */
+  forward(peerId: number, request: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    if (this.stopped) return Promise.reject(new TransportStoppedError());
+    const peer = this.peers.get(peerId);
+    if (peer === undefined) return Promise.reject(new PeerNotFoundError(peerId));
+    return peer.forward(request, timeoutMs);
+  }
+
+  private answerForward(from: number, request: Uint8Array): Promise<Uint8Array> {
+    if (this.stopped || this.options.onForward === undefined) return Promise.reject(new TransportStoppedError());
+    return this.options.onForward(from, request);
   }
 
   stats(): Record<number, PeerStats> {

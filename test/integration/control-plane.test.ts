@@ -91,11 +91,10 @@ describe('control-plane calls', () => {
     expect((await get(m1, key)).value.toString()).toBe('v1');
   });
 
-  // DIFFERENCE: raftkv has no Lease service, and a Put (alone or in a Txn) naming a lease that was
-  // never granted succeeds and stores that lease id on the key. etcd refuses it with NotFound
+  // etcd refuses a Put (alone or in a Txn) naming a lease that was never granted with NotFound
   // "etcdserver: requested lease not found" and, for a Txn, applies none of it. The apiserver
   // creates TTL'd objects (events, masterleases) with Put(key, lease) after LeaseGrant.
-  it.fails('create with a lease that was never granted is refused: NotFound "requested lease not found"', async () => {
+  it('create with a lease that was never granted is refused: NotFound "requested lease not found"', async () => {
     const key = '/registry/masterleases/10.0.0.1';
     const request = {
       compare: [{ key: bytes(key), target: MOD, result: EQUAL, mod_revision: 0 }],
