@@ -127,7 +127,7 @@ export class TestCluster {
     return child;
   }
 
-  client(member: MemberProcess, service: 'KV' | 'Cluster' | 'Maintenance' = 'KV'): Client {
+  client(member: MemberProcess, service: keyof typeof services = 'KV'): Client {
     const key = `${member.name}/${service}`;
     let client = this.clients.get(key);
     if (client === undefined) {
