@@ -1,9 +1,9 @@
 // raftkvctl: a client for people without etcdctl. Same command and argument shapes as etcdctl v3
-// (put, get, del, txn, compaction, member list, endpoint status|health), its "simple" output and
-// `-w json`. --endpoints defaults to the cluster `npm start` brings up.
+// (put, get, del, txn, compaction, watch, lease grant|revoke|timetolive|list|keep-alive, member list,
+// endpoint status|health), its "simple" output and `-w json`. Lease IDs are hex, as etcdctl's. --endpoints defaults to the cluster `npm start` brings up.
 
 import { readFileSync } from 'node:fs';
-import { credentials, type Client } from '@grpc/grpc-js';
+import { credentials, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { services } from '../api/protos.js';
 
 const DEFAULT_ENDPOINTS = '127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379';
@@ -41,7 +41,7 @@ function parse(argv: readonly string[]): Options {
 type Unary = (request: object, options: object, callback: (error: Error | null, response: any) => void) => void;
 
 /** Calls `method` on the first endpoint that answers. */
-async function call(options: Options, service: 'KV' | 'Cluster' | 'Maintenance', method: string, request: object, endpoint?: string): Promise<any> {
+async function call(options: Options, service: keyof typeof services, method: string, request: object, endpoint?: string): Promise<any> {
   let lastError: unknown;
   for (const target of endpoint === undefined ? options.endpoints : [endpoint]) {
     const client: Client = new services[service](target, credentials.createInsecure());
@@ -96,7 +96,7 @@ function toJson(value: unknown): string {
 async function put(options: Options): Promise<void> {
   const [key, value] = options.args;
   if (key === undefined || value === undefined) throw new UsageError('put needs <key> <value>');
-  const response = await call(options, 'KV', 'Put', { key: bytes(key), value: bytes(value), prev_kv: options.flags.has('prev-kv'), lease: Number(options.flags.get('lease') ?? 0) });
+  const response = await call(options, 'KV', 'Put', { key: bytes(key), value: bytes(value), prev_kv: options.flags.has('prev-kv'), lease: parseLeaseId(options.flags.get('lease') ?? '0') });
   if (options.json) return console.log(toJson(response));
   console.log('OK');
   if (response.prev_kv) printKvs(options, [response.prev_kv]);
@@ -188,6 +188,118 @@ async function compaction(options: Options): Promise<void> {
 }
 
 const hex = (id: unknown): string => Number(id).toString(16);
+const leaseHex = (id: unknown): string => Number(id).toString(16).padStart(16, '0');
+
+function parseLeaseId(text: string): number {
+  const id = parseInt(text, 16);
+  if (!/^[0-9a-fA-F]+$/.test(text) || !Number.isSafeInteger(id)) throw new UsageError(`bad lease ID "${text}" (hex expected)`);
+  return id;
+}
+
+/** A bidirectional stream on the first endpoint; ends the process with its error. */
+function openStream(options: Options, service: 'Watch' | 'Lease', method: string): ClientDuplexStream<any, any> {
+  const client = new services[service](options.endpoints[0], credentials.createInsecure());
+  const stream = (client as unknown as Record<string, () => ClientDuplexStream<any, any>>)[method].call(client);
+  stream.on('error', (error: Error & { details?: string; code?: number }) => {
+    if (error.code === 1) return; // canceled by us
+    console.error(`Error: ${error.details ?? error.message}`);
+    process.exit(1);
+  });
+  return stream;
+}
+
+async function watch(options: Options): Promise<void> {
+  const [key, end] = options.args;
+  if (key === undefined) throw new UsageError('watch needs <key> [range_end]');
+  const keyBytes = bytes(key);
+  const rangeEndBytes = rangeEnd(options, keyBytes, end);
+  const stream = openStream(options, 'Watch', 'Watch');
+  stream.write({
+    create_request: {
+      key: keyBytes,
+      ...(rangeEndBytes === undefined ? {} : { range_end: rangeEndBytes }),
+      start_revision: Number(options.flags.get('rev') ?? 0),
+      prev_kv: options.flags.has('prev-kv'),
+      progress_notify: options.flags.has('progress-notify'),
+    },
+  });
+  await new Promise<void>((resolve) => {
+    stream.on('data', (response: any) => {
+      if (options.json) return console.log(toJson(response));
+      if (response.canceled) {
+        console.error(`watch was canceled (${response.cancel_reason || 'no reason'})`);
+        stream.cancel();
+        resolve();
+        return;
+      }
+      for (const event of response.events ?? []) {
+        console.log(event.type === 1 || event.type === 'DELETE' ? 'DELETE' : 'PUT');
+        if (event.prev_kv) printKvs(options, [event.prev_kv]);
+        printKvs(options, [event.kv]);
+      }
+    });
+    stream.on('end', () => resolve());
+  });
+}
+
+async function lease(options: Options, subcommand: string | undefined): Promise<void> {
+  const [argument] = options.args;
+  switch (subcommand) {
+    case 'grant': {
+      const ttl = Number(argument);
+      if (!Number.isSafeInteger(ttl) || ttl <= 0) throw new UsageError('lease grant needs <ttl> in seconds');
+      const response = await call(options, 'Lease', 'LeaseGrant', { TTL: ttl, ID: 0 });
+      return options.json ? console.log(toJson(response)) : console.log(`lease ${leaseHex(response.ID)} granted with TTL(${response.TTL}s)`);
+    }
+    case 'revoke': {
+      const id = parseLeaseId(argument ?? '');
+      const response = await call(options, 'Lease', 'LeaseRevoke', { ID: id });
+      return options.json ? console.log(toJson(response)) : console.log(`lease ${leaseHex(id)} revoked`);
+    }
+    case 'timetolive': {
+      const id = parseLeaseId(argument ?? '');
+      const response = await call(options, 'Lease', 'LeaseTimeToLive', { ID: id, keys: options.flags.has('keys') });
+      if (options.json) return console.log(toJson(response));
+      if (Number(response.TTL) === -1) return console.log(`lease ${leaseHex(id)} already expired`);
+      const keys = options.flags.has('keys') ? `, attached keys([${response.keys.map((key: Buffer) => key.toString()).join(' ')}])` : '';
+      return console.log(`lease ${leaseHex(id)} granted with TTL(${response.grantedTTL}s), remaining(${response.TTL}s)${keys}`);
+    }
+    case 'list': {
+      const response = await call(options, 'Lease', 'LeaseLeases', {});
+      if (options.json) return console.log(toJson(response));
+      console.log(`found ${response.leases.length} leases`);
+      for (const { ID } of response.leases) console.log(leaseHex(ID));
+      return;
+    }
+    case 'keep-alive':
+      return keepAlive(options, parseLeaseId(argument ?? ''));
+  }
+  throw new UsageError('usage: raftkvctl lease grant <ttl> | revoke <id> | timetolive <id> [--keys] | list | keep-alive [--once] <id>');
+}
+
+/** Renews every third of the TTL until stopped (or once); ends when the lease is gone. */
+async function keepAlive(options: Options, id: number): Promise<void> {
+  const stream = openStream(options, 'Lease', 'LeaseKeepAlive');
+  await new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | null = null;
+    const finish = (): void => {
+      if (timer !== null) clearTimeout(timer);
+      stream.cancel();
+      resolve();
+    };
+    stream.on('data', (response: any) => {
+      const ttl = Number(response.TTL);
+      if (ttl <= 0) {
+        console.log(`lease ${leaseHex(id)} expired or revoked.`);
+        return finish();
+      }
+      console.log(options.json ? toJson(response) : `lease ${leaseHex(id)} keepalived with TTL(${ttl})`);
+      if (options.flags.has('once')) return finish();
+      timer = setTimeout(() => stream.write({ ID: id }), Math.max(500, (ttl * 1000) / 3));
+    });
+    stream.write({ ID: id });
+  });
+}
 
 async function memberList(options: Options): Promise<void> {
   const response = await call(options, 'Cluster', 'MemberList', {});
@@ -235,6 +347,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'del': await del(options); return 0;
     case 'txn': await txn(options); return 0;
     case 'compaction': await compaction(options); return 0;
+    case 'watch': await watch(options); return 0;
+    case 'lease': options.args = options.args.slice(1); await lease(options, subcommand); return 0;
     case 'member':
       if (subcommand === 'list') { await memberList(options); return 0; }
       break;
@@ -243,7 +357,7 @@ async function main(argv: readonly string[]): Promise<number> {
       if (subcommand === 'health') return (await endpointHealth(options)) ? 0 : 1;
       break;
   }
-  throw new UsageError('usage: raftkvctl [--endpoints=a,b] [-w json] put|get|del|txn|compaction|member list|endpoint status|endpoint health ...');
+  throw new UsageError('usage: raftkvctl [--endpoints=a,b] [-w json] put|get|del|txn|compaction|watch|lease …|member list|endpoint status|endpoint health ...');
 }
 
 main(process.argv.slice(2)).then(

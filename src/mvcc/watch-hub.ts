@@ -200,6 +200,7 @@ export class WatchHub implements StoreObserver {
 
   changed(revision: number, events: readonly Event[]): void {
     this.syncedThrough = revision;
+    if (this.syncedRanges.size === 0 && this.syncedByKey.size === 0) return;
     for (const watcher of this.interested(events)) {
       const selected = watcher.select(events);
       if (selected.length === 0) continue;
@@ -222,6 +223,7 @@ export class WatchHub implements StoreObserver {
   /** The synced watchers that may want some of `events` (each once). */
   private interested(events: readonly Event[]): Set<Watcher> {
     const found = new Set<Watcher>(this.syncedRanges);
+    if (this.syncedByKey.size === 0) return found;
     for (const event of events) {
       const exact = this.syncedByKey.get(keyToString(event.kv.key));
       if (exact !== undefined) for (const watcher of exact) found.add(watcher);

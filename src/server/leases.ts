@@ -7,6 +7,7 @@
 // whole mapping is rebuilt from the live keys. Only grants and revocations are written here.
 
 import { LeaseNotFoundError, Lessor } from '../lease/lessor.js';
+import { keyToString, stringToKey } from '../mvcc/codec.js';
 import type { Event, MvccStore, StoreObserver, WriteTxn } from '../mvcc/mvcc-store.js';
 
 const LEASE_META_PREFIX = 'lease/';
@@ -31,7 +32,7 @@ export class MemberLeases implements StoreObserver {
       if (record !== undefined && Number.isSafeInteger(id)) this.lessor.grant(id, record.readDoubleBE(0), this.now());
     }
     const { kvs } = this.store.range(EMPTY, Uint8Array.of(0));
-    for (const kv of kvs) if (kv.lease !== 0) this.lessor.attach(kv.lease, Buffer.from(kv.key).toString('latin1'));
+    for (const kv of kvs) if (kv.lease !== 0) this.lessor.attach(kv.lease, keyToString(kv.key));
   }
 
   /** A committed grant: the proposer chose the ID and the TTL. Throws LeaseExistsError. */
@@ -46,7 +47,7 @@ export class MemberLeases implements StoreObserver {
   revoke(txn: WriteTxn, id: number): void {
     const lease = this.lessor.get(id);
     if (lease === undefined) throw new LeaseNotFoundError(id);
-    for (const key of [...lease.keys].sort()) txn.deleteRange(Buffer.from(key, 'latin1'), EMPTY);
+    for (const key of [...lease.keys].sort()) txn.deleteRange(stringToKey(key), EMPTY);
   }
 
   /** After the revoking transaction ended (its deletes have detached the keys). */
@@ -59,9 +60,12 @@ export class MemberLeases implements StoreObserver {
 
   changed(_revision: number, events: readonly Event[]): void {
     for (const event of events) {
-      const name = Buffer.from(event.kv.key).toString('latin1');
-      if (event.prevKv !== undefined && event.prevKv.lease !== 0) this.lessor.detach(event.prevKv.lease, name);
-      if (event.type === 'put' && event.kv.lease !== 0) this.lessor.attach(event.kv.lease, name);
+      const previousLease = event.prevKv?.lease ?? 0;
+      const lease = event.type === 'put' ? event.kv.lease : 0;
+      if (previousLease === 0 && lease === 0) continue;
+      const name = keyToString(event.kv.key);
+      if (previousLease !== 0) this.lessor.detach(previousLease, name);
+      if (lease !== 0) this.lessor.attach(lease, name);
     }
   }
 

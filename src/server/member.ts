@@ -21,6 +21,7 @@ import {
 } from '../raft/index.js';
 import { MvccStore, type KeyValue, type RangeResult } from '../mvcc/mvcc-store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
+import { stringToKey } from '../mvcc/codec.js';
 import { LEASE_TTL_SECONDS_MAX, LeaseExistsError, LeaseNotFoundError, Lessor } from '../lease/lessor.js';
 import { MemberLeases } from './leases.js';
 import {
@@ -697,7 +698,7 @@ export class RaftMember {
     }
     const lease = lessor.get(id);
     if (lease === undefined) return { lease_time_to_live: { ID: id, TTL: -1 } };
-    const keys = request.lease_time_to_live?.keys ? [...lease.keys].sort().map((key) => Buffer.from(key, 'latin1')) : [];
+    const keys = request.lease_time_to_live?.keys ? [...lease.keys].sort().map(stringToKey) : [];
     return { lease_time_to_live: { ID: id, TTL: lessor.remainingSeconds(lease, monotonicNow()), grantedTTL: lease.ttlSeconds, keys } };
   }
 

@@ -1,6 +1,6 @@
 // raftkvctl against a real three-member cluster: etcdctl's command shapes and simple output.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +48,34 @@ describe('raftkvctl', () => {
     const status = (await ctl(['endpoint', 'status'])).trim().split('\n');
     expect(status.filter((line) => line.split(', ')[4] === 'true')).toHaveLength(1);
     expect(await ctl(['endpoint', 'health'])).toMatch(/is healthy: successfully committed proposal/);
+  });
+
+  it('watches a prefix from a revision with prev values, as etcdctl prints them', async () => {
+    const first = JSON.parse(await ctl(['put', 'w/a', '1', '-w', 'json'])).header.revision;
+    await ctl(['put', 'w/a', '2']);
+    const child = spawn(process.execPath, [BIN, `--endpoints=${endpoints}`, 'watch', 'w/', '--prefix', '--prev-kv', `--rev=${first}`]);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await ctl(['del', 'w/a']);
+    const deadline = Date.now() + 5000;
+    while (!output.includes('DELETE') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    child.kill();
+    expect(output).toBe('PUT\nw/a\n1\nPUT\nw/a\n1\nw/a\n2\nDELETE\nw/a\n2\nw/a\n\n');
+  });
+
+  it('grants, inspects, keeps alive, lists and revokes leases; revoking deletes the attached key', async () => {
+    const granted = await ctl(['lease', 'grant', '30']);
+    const match = /^lease ([0-9a-f]{16}) granted with TTL\(30s\)\n$/.exec(granted);
+    expect(match).not.toBeNull();
+    const id = match![1];
+    expect(await ctl(['put', 'leased', 'v', `--lease=${id}`])).toBe('OK\n');
+    expect(await ctl(['lease', 'timetolive', id, '--keys'])).toMatch(new RegExp(`^lease ${id} granted with TTL\\(30s\\), remaining\\((29|30)s\\), attached keys\\(\\[leased\\]\\)\n$`));
+    expect(await ctl(['lease', 'keep-alive', '--once', id])).toBe(`lease ${id} keepalived with TTL(30)\n`);
+    expect(await ctl(['lease', 'list'])).toContain(`\n${id}\n`);
+    expect(await ctl(['lease', 'revoke', id])).toBe(`lease ${id} revoked\n`);
+    expect(await ctl(['get', 'leased'])).toBe('');
+    expect(await ctl(['lease', 'timetolive', id])).toBe(`lease ${id} already expired\n`);
+    await expect(ctl(['put', 'leased', 'v', `--lease=${id}`])).rejects.toMatchObject({ stderr: 'Error: etcdserver: requested lease not found\n' });
   });
 
   it('exits non-zero with etcd’s message on an error', async () => {
