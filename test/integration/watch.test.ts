@@ -156,7 +156,7 @@ describe('Watch', () => {
   }, 60_000);
 
   it('serves 10,000 watchers on one member within bounded memory', async () => {
-    const pid = follower.name && cluster.members.find((m) => m === follower)!.process!.pid!;
+    const pid = follower.process!.pid!;
     const rssBefore = residentBytes(pid);
     const streams = Array.from({ length: 10 }, () => session(follower));
     const ids: Array<{ stream: WatchSession; id: number }> = [];
