@@ -9,12 +9,17 @@ export { PROTO_ROOT };
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => join(PROTO_ROOT, target);
 root.loadSync('raftkvpb/internal.proto', { keepCase: true });
-const InternalRequestProto = root.lookupType('raftkvpb.InternalRequest');
-const MemberContextProto = root.lookupType('raftkvpb.MemberContext');
-const ForwardRequestProto = root.lookupType('raftkvpb.ForwardRequest');
-const ForwardResponseProto = root.lookupType('raftkvpb.ForwardResponse');
 
 const TO_OBJECT = { longs: Number, bytes: Buffer, defaults: false, arrays: true } as const;
+
+/** Encoder and decoder of one message type, with the conversions every caller relies on. */
+function codec<T extends object>(name: string): { encode(value: T): Uint8Array; decode(bytes: Uint8Array): T } {
+  const type = root.lookupType(name);
+  return {
+    encode: (value) => type.encode(type.fromObject(value as Record<string, unknown>)).finish(),
+    decode: (bytes) => type.toObject(type.decode(bytes), TO_OBJECT) as T,
+  };
+}
 
 export interface RangeRequest {
   key: Uint8Array;
@@ -121,21 +126,9 @@ export interface ForwardResponse {
   error_message?: string;
 }
 
-export function encodeForwardRequest(request: ForwardRequest): Uint8Array {
-  return ForwardRequestProto.encode(ForwardRequestProto.fromObject(request)).finish();
-}
 
-export function decodeForwardRequest(bytes: Uint8Array): ForwardRequest {
-  return ForwardRequestProto.toObject(ForwardRequestProto.decode(bytes), TO_OBJECT) as ForwardRequest;
-}
 
-export function encodeForwardResponse(response: ForwardResponse): Uint8Array {
-  return ForwardResponseProto.encode(ForwardResponseProto.fromObject(response)).finish();
-}
 
-export function decodeForwardResponse(bytes: Uint8Array): ForwardResponse {
-  return ForwardResponseProto.toObject(ForwardResponseProto.decode(bytes), TO_OBJECT) as ForwardResponse;
-}
 
 export interface AlarmRequest {
   /** 0 GET, 1 ACTIVATE, 2 DEACTIVATE. */
@@ -145,13 +138,7 @@ export interface AlarmRequest {
   alarm?: number;
 }
 
-export function encodeInternalRequest(request: InternalRequest): Uint8Array {
-  return InternalRequestProto.encode(InternalRequestProto.fromObject(request)).finish();
-}
 
-export function decodeInternalRequest(bytes: Uint8Array): InternalRequest {
-  return InternalRequestProto.toObject(InternalRequestProto.decode(bytes), TO_OBJECT) as InternalRequest;
-}
 
 export interface MemberContext {
   id: number;
@@ -162,10 +149,18 @@ export interface MemberContext {
   request_id?: number;
 }
 
-export function encodeMemberContext(context: MemberContext): Uint8Array {
-  return MemberContextProto.encode(MemberContextProto.fromObject(context)).finish();
-}
+const forwardRequestCodec = codec<ForwardRequest>('raftkvpb.ForwardRequest');
+export const encodeForwardRequest = forwardRequestCodec.encode;
+export const decodeForwardRequest = forwardRequestCodec.decode;
 
-export function decodeMemberContext(bytes: Uint8Array): MemberContext {
-  return MemberContextProto.toObject(MemberContextProto.decode(bytes), TO_OBJECT) as MemberContext;
-}
+const forwardResponseCodec = codec<ForwardResponse>('raftkvpb.ForwardResponse');
+export const encodeForwardResponse = forwardResponseCodec.encode;
+export const decodeForwardResponse = forwardResponseCodec.decode;
+
+const internalRequestCodec = codec<InternalRequest>('raftkvpb.InternalRequest');
+export const encodeInternalRequest = internalRequestCodec.encode;
+export const decodeInternalRequest = internalRequestCodec.decode;
+
+const memberContextCodec = codec<MemberContext>('raftkvpb.MemberContext');
+export const encodeMemberContext = memberContextCodec.encode;
+export const decodeMemberContext = memberContextCodec.decode;
