@@ -3,7 +3,9 @@
 
 import { pino } from 'pino';
 import { startClientServer } from '../api/client-server.js';
+import { Failpoints } from '../failpoints/failpoints.js';
 import { RaftMember } from '../server/member.js';
+import { startFailpointServer } from './failpoint-server.js';
 import { FlagError, parseServerFlags } from './flags.js';
 
 const EXIT_BAD_FLAGS = 2;
@@ -23,7 +25,14 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { name: config.name } });
   let member: RaftMember;
   try {
-    member = await RaftMember.start(config, logger);
+    // Test harnesses only: faults to switch on (see src/failpoints/failpoints.ts).
+    const failpoints = Failpoints.fromJson(process.env.RAFTKV_FAILPOINTS);
+    const failpointAddress = process.env.RAFTKV_FAILPOINTS_ADDR;
+    if (failpointAddress !== undefined && failpointAddress !== '') {
+      await startFailpointServer(failpointAddress, failpoints);
+      logger.warn({ address: failpointAddress }, 'failpoint control endpoint enabled (test harnesses only)');
+    }
+    member = await RaftMember.start(config, logger, failpoints);
   } catch (error) {
     logger.error({ err: error }, 'raftkv failed to start');
     console.error(`raftkv: ${error instanceof Error ? error.message : String(error)}`);

@@ -24,6 +24,7 @@ import { WatchHub } from '../mvcc/watch-hub.js';
 import { stringToKey } from '../mvcc/codec.js';
 import { LEASE_TTL_SECONDS_MAX, LeaseExistsError, LeaseNotFoundError, Lessor } from '../lease/lessor.js';
 import { MemberLeases } from './leases.js';
+import { Failpoint, Failpoints } from '../failpoints/failpoints.js';
 import {
   applyDeleteRange,
   applyPut,
@@ -134,11 +135,13 @@ export class RaftMember {
   /** Whether the lessor was last told this member leads. */
   private leasesLed = false;
   private ticksSinceLeaseCheck = 0;
+  private readonly failpoints: Failpoints;
 
   private constructor(parts: {
     config: ServerConfig; logger: Logger; memberId: number; clusterId: number; node: RawNode; wal: Wal; store: MvccStore;
-    transport: PeerTransport; membership: Membership; leases: MemberLeases; watchHub: WatchHub;
+    transport: PeerTransport; membership: Membership; leases: MemberLeases; watchHub: WatchHub; failpoints: Failpoints;
   }) {
+    this.failpoints = parts.failpoints;
     this.config = parts.config;
     this.logger = parts.logger;
     this.memberId = parts.memberId;
@@ -161,12 +164,13 @@ export class RaftMember {
     });
   }
 
-  static async start(config: ServerConfig, logger: Logger): Promise<RaftMember> {
+  /** `failpoints`: test-only faults (src/failpoints); none by default. */
+  static async start(config: ServerConfig, logger: Logger, failpoints: Failpoints = new Failpoints()): Promise<RaftMember> {
     const initial = initialMembership(config.initialCluster, config.initialClusterToken);
     const { members } = initial;
     const self = members.find((member) => member.name === config.name);
     if (self === undefined) throw new ServerError(ServerErrorCode.BadConfig, `--initial-cluster has no member named ${config.name}`);
-    const wal = await openWal(config, initial.clusterId, self.id, logger);
+    const wal = await openWal(config, initial.clusterId, self.id, logger, failpoints);
     const clusterId = wal.identity.clusterId;
     const store = await MvccStore.open(join(config.dataDir, 'member', 'kv'));
     await catchUpStoreWithSnapshot(store, wal, logger);
@@ -200,8 +204,9 @@ export class RaftMember {
       onUnreachable: (peerId) => member.node.reportUnreachable(peerId),
       onSnapshotStatus: (peerId, ok) => member.node.reportSnapshot(peerId, ok),
       onForward: (_from, request) => member.answerForward(request),
+      dialUrls: failpoints.map(Failpoint.PeerDialMap),
     });
-    const member: RaftMember = new RaftMember({ config, logger, memberId: self.id, clusterId, node, wal, store, transport, membership, leases, watchHub });
+    const member: RaftMember = new RaftMember({ config, logger, memberId: self.id, clusterId, node, wal, store, transport, membership, leases, watchHub, failpoints });
     for (const url of config.listenPeerUrls) await transport.listen(url);
     member.syncTransportPeers();
     member.ticker = setInterval(() => member.tick(), config.heartbeatIntervalMs);
@@ -610,7 +615,7 @@ export class RaftMember {
 
   async range(request: RangeRequest): Promise<RangeResult & { header: ResponseHeader }> {
     requireKey(request.key);
-    if (!request.serializable) await this.linearizableBarrier();
+    if (!request.serializable && !this.failpoints.enabled(Failpoint.UnsafeLocalReads)) await this.linearizableBarrier();
     try {
       const result = this.store.range(request.key, request.range_end ?? new Uint8Array(0), rangeOptions(request));
       return { ...result, header: this.header(result.revision) };

@@ -10,6 +10,7 @@ import { PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { formatId } from './identity.js';
+import type { Failpoints } from '../failpoints/failpoints.js';
 
 /**
  * The WAL's snapshot is written before the store installs its image; a crash in between leaves the
@@ -27,9 +28,9 @@ export async function catchUpStoreWithSnapshot(store: MvccStore, wal: Wal, logge
  * dir: a restarted member resumes from what it stored, whatever --initial-cluster now lists, as
  * long as the data dir is its own (same member id).
  */
-export async function openWal(config: ServerConfig, derivedClusterId: number, selfId: number, logger: Logger): Promise<Wal> {
+export async function openWal(config: ServerConfig, derivedClusterId: number, selfId: number, logger: Logger, failpoints: Failpoints): Promise<Wal> {
   try {
-    const wal = await Wal.open(config.dataDir, null, { logger });
+    const wal = await Wal.open(config.dataDir, null, { logger, failpoints });
     if (wal.identity.memberId === selfId) return wal;
     await wal.close();
     throw new ServerError(
@@ -41,7 +42,7 @@ export async function openWal(config: ServerConfig, derivedClusterId: number, se
     if (!(error instanceof WalNotFoundError)) throw error;
   }
   const clusterId = await resolveClusterId(config, derivedClusterId, selfId, logger);
-  return Wal.open(config.dataDir, { clusterId, memberId: selfId, name: config.name }, { logger });
+  return Wal.open(config.dataDir, { clusterId, memberId: selfId, name: config.name }, { logger, failpoints });
 }
 
 /**

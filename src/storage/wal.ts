@@ -11,12 +11,15 @@ import { sameMember, type MemberIdentity } from './identity.js';
 import { IDENTITY_KEY, LOG_START_KEY, SNAPSHOT_KEY } from './keys.js';
 import { MAX_NAME_BYTES } from './limits.js';
 import { silentLogger, type WalLogger } from './logger.js';
+import { Failpoint, Failpoints } from '../failpoints/failpoints.js';
 import { DamagedRecordError, FORMAT_VERSION, decodeIdentityRecord, encodeIdentityRecord, encodeLogStartRecord, encodeSnapshotRecord } from './records.js';
 import { recoverLog } from './recover.js';
 import { checkSnapshotBytes, deleteEntries, planSave, put, type Operation, type SaveBatch } from './save-plan.js';
 
 export interface WalOptions {
   readonly logger?: WalLogger;
+  /** Test-only faults (a save delay); none by default. */
+  readonly failpoints?: Failpoints;
 }
 
 export class Wal {
@@ -36,7 +39,7 @@ export class Wal {
   /** A write that failed leaves the disk state unknown (a failed fsync may have lost pages), so the log stops. */
   private failure: unknown = null;
 
-  private constructor(db: WalDb, dir: string, identity: MemberIdentity, storage: MemoryStorage, logger: WalLogger) {
+  private constructor(db: WalDb, dir: string, identity: MemberIdentity, storage: MemoryStorage, logger: WalLogger, private readonly failpoints: Failpoints) {
     this.db = db;
     this.dir = dir;
     this.identity = identity;
@@ -58,7 +61,7 @@ export class Wal {
     try {
       const stored = await establishIdentity(db, dir, identity, logger);
       const storage = await recoverLog(db, dir, logger);
-      const wal = new Wal(db, dir, stored, storage, logger);
+      const wal = new Wal(db, dir, stored, storage, logger, options.failpoints ?? new Failpoints());
       logger.info(
         { dir, memberId: stored.memberId, clusterId: stored.clusterId, isNew: wal.isNew, firstIndex: storage.firstIndex(), lastIndex: storage.lastIndex(), ...storage.getHardState() },
         'opened the write-ahead log',
@@ -78,6 +81,8 @@ export class Wal {
     this.checkUsable('save');
     const plan = planSave(this.storage, batch);
     if (plan.operations.length === 0) return;
+    const delayMs = this.failpoints.number(Failpoint.WalSaveDelayMs);
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     await this.write('save', plan.operations, sync, () => {
       if (plan.snapshot !== null) this.storage.applySnapshot(plan.snapshot);
       this.storage.append(plan.entries);

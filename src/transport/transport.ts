@@ -66,7 +66,7 @@ export class PeerTransport {
   addPeer(id: number, urls: readonly string[]): void {
     if (this.stopped) throw new TransportStoppedError();
     if (id === this.settings.memberId) throw new PeerIsSelfError(id);
-    const addresses = parsePeerUrls(urls);
+    const addresses = this.parsePeerUrls(urls);
     const existing = this.peers.get(id);
     if (existing !== undefined) {
       existing.updateAddresses(addresses);
@@ -80,7 +80,7 @@ export class PeerTransport {
     if (this.stopped) throw new TransportStoppedError();
     const peer = this.peers.get(id);
     if (peer === undefined) throw new PeerNotFoundError(id);
-    peer.updateAddresses(parsePeerUrls(urls));
+    peer.updateAddresses(this.parsePeerUrls(urls));
     this.settings.logger.info({ peer: id, urls }, 'peer updated');
   }
 
@@ -133,6 +133,12 @@ export class PeerTransport {
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
+  /** A peer's advertised URLs, each dialed where `dialUrls` says (a test's proxy) or as it is. */
+  private parsePeerUrls(urls: readonly string[]): PeerAddress[] {
+    if (urls.length === 0) throw new InvalidPeerUrlError('', 'a peer needs at least one URL');
+    return urls.map((url) => parsePeerUrl(this.options.dialUrls?.get(url) ?? url));
+  }
+
   private route(message: Message): void {
     if (isLocalMessage(message.type)) {
       this.warnings.warn(`local:${message.type}`, { type: message.type }, 'not sending a local message');
@@ -171,7 +177,4 @@ function hasSnapshot(message: Message): message is Message & { readonly snapshot
   return message.snapshot !== null;
 }
 
-function parsePeerUrls(urls: readonly string[]): PeerAddress[] {
-  if (urls.length === 0) throw new InvalidPeerUrlError('', 'a peer needs at least one URL');
-  return urls.map(parsePeerUrl);
-}
+
