@@ -29,6 +29,7 @@ const STATUS_BY_CODE: Record<ServerErrorCode, status> = {
   [ServerErrorCode.LeaseExists]: status.FAILED_PRECONDITION,
   [ServerErrorCode.LeaseTtlTooLarge]: status.OUT_OF_RANGE,
   [ServerErrorCode.NotLeader]: status.FAILED_PRECONDITION,
+  [ServerErrorCode.BadLeaderTransferee]: status.FAILED_PRECONDITION,
 };
 
 export function toGrpcError(error: unknown): Partial<ServiceError> {

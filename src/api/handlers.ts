@@ -143,6 +143,10 @@ export function maintenanceService(member: RaftMember): UntypedServiceImplementa
       const result = await member.alarm(request);
       return { header: header(result.header), alarms: result.alarms.map((a) => ({ memberID: a.memberID, alarm: a.alarm })) };
     }),
+    MoveLeader: unary(async (request) => {
+      const result = await member.moveLeader(Number(request.targetID ?? 0));
+      return { header: header(result.header) };
+    }),
     HashKV: unary(async (request) => {
       const result = await member.hashKV(Number(request.revision ?? 0));
       return { header: header(result.header), hash: result.hash, compact_revision: result.compactRevision, hash_revision: result.hashRevision };

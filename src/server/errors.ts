@@ -25,6 +25,7 @@ export const ServerErrorCode = {
   LeaseExists: 'LEASE_EXISTS',
   LeaseTtlTooLarge: 'LEASE_TTL_TOO_LARGE',
   NotLeader: 'NOT_LEADER',
+  BadLeaderTransferee: 'BAD_LEADER_TRANSFEREE',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 

@@ -782,10 +782,26 @@ export class RaftMember {
     }
     if (transferee === 0) return;
     this.logger.info({ transferee: formatId(transferee) }, 'transferring leadership before stopping');
+    await this.transferLeadership(transferee, this.config.electionTimeoutMs);
+  }
+
+  /** Starts a transfer and waits up to `timeoutMs` for `transferee` to lead; true if it does. */
+  private async transferLeadership(transferee: number, timeoutMs: number): Promise<boolean> {
     this.node.transferLeadership(transferee);
     this.schedule();
-    const deadline = Date.now() + this.config.electionTimeoutMs;
-    while (Date.now() < deadline && this.node.raft.lead !== transferee) await new Promise((resolve) => setTimeout(resolve, 10));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && this.node.raft.lead !== transferee && !this.stopped) await new Promise((resolve) => setTimeout(resolve, 10));
+    return this.node.raft.lead === transferee;
+  }
+
+  /** etcd's MoveLeader: only the leader moves leadership, and only to a voter. */
+  async moveLeader(targetId: number): Promise<{ header: ResponseHeader }> {
+    if (!this.isLeader()) throw new ServerError(ServerErrorCode.NotLeader, 'etcdserver: not leader');
+    if (!this.node.raft.tracker.voters.includes(targetId)) throw new ServerError(ServerErrorCode.BadLeaderTransferee, 'etcdserver: bad leader transferee');
+    if (targetId !== this.memberId && !(await this.transferLeadership(targetId, 2 * this.config.electionTimeoutMs))) {
+      throw new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out, leader transfer took too long');
+    }
+    return { header: this.header() };
   }
 
   isLeader(): boolean {

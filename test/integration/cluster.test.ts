@@ -71,6 +71,18 @@ describe('a three-member cluster of real processes', () => {
     expect(prefix.kvs).toHaveLength(1);
   }, 60_000);
 
+  it('moves leadership on MoveLeader, asked of the leader, to a voter only', async () => {
+    cluster = await TestCluster.start(3);
+    const leader = await cluster.waitForLeader();
+    const [target, other] = cluster.members.filter((member) => member !== leader);
+    const targetId = Number((await call(cluster.client(target, 'Maintenance'), 'Status', {})).header.member_id);
+    await expect(call(cluster.client(other, 'Maintenance'), 'MoveLeader', { targetID: targetId })).rejects.toMatchObject({ code: 9, details: 'etcdserver: not leader' });
+    await expect(call(cluster.client(leader, 'Maintenance'), 'MoveLeader', { targetID: 12345 })).rejects.toMatchObject({ code: 9, details: 'etcdserver: bad leader transferee' });
+    await call(cluster.client(leader, 'Maintenance'), 'MoveLeader', { targetID: targetId });
+    expect(await cluster.waitForLeader()).toBe(target);
+    await put(cluster, other, 'after-move', 'v');
+  }, 60_000);
+
   it('refuses an empty key with InvalidArgument and keeps serving', async () => {
     cluster = await TestCluster.start(3);
     const [m1] = cluster.members;
