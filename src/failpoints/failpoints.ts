@@ -13,7 +13,7 @@ export const Failpoint = {
   UnsafeLocalReads: 'unsafe-local-reads',
   /**
    * Dial peers elsewhere than their advertised URLs: "advertised=dial,advertised=dial". The fault
-   * harness puts a TCP proxy on every directed peer link this way. Read once, at start.
+   * harness puts a TCP proxy on every directed peer link this way. Read when a peer is added.
    */
   PeerDialMap: 'peer-dial-map',
 } as const;

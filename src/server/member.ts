@@ -204,7 +204,7 @@ export class RaftMember {
       onUnreachable: (peerId) => member.node.reportUnreachable(peerId),
       onSnapshotStatus: (peerId, ok) => member.node.reportSnapshot(peerId, ok),
       onForward: (_from, request) => member.answerForward(request),
-      dialUrls: failpoints.map(Failpoint.PeerDialMap),
+      dialUrl: (url) => failpoints.map(Failpoint.PeerDialMap).get(url),
     });
     const member: RaftMember = new RaftMember({ config, logger, memberId: self.id, clusterId, node, wal, store, transport, membership, leases, watchHub, failpoints });
     for (const url of config.listenPeerUrls) await transport.listen(url);

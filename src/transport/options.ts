@@ -47,8 +47,8 @@ export interface TransportOptions {
   onUnreachable(peerId: number): void;
   /** A MsgSnap was fully delivered (true) or failed (false): RawNode.reportSnapshot. */
   onSnapshotStatus(peerId: number, ok: boolean): void;
-  /** Where to dial a peer URL instead of itself (a fault-injection proxy); absent: as advertised. */
-  dialUrls?: ReadonlyMap<string, string>;
+  /** Where to dial a peer URL instead of itself (a fault-injection proxy); undefined: as advertised. Asked whenever a peer is added or updated. */
+  dialUrl?: (advertisedUrl: string) => string | undefined;
   /** Answers a peer's forward() (absent: such requests are refused). */
   onForward?(from: number, request: Uint8Array): Promise<Uint8Array>;
 }

@@ -136,7 +136,7 @@ export class PeerTransport {
   /** A peer's advertised URLs, each dialed where `dialUrls` says (a test's proxy) or as it is. */
   private parsePeerUrls(urls: readonly string[]): PeerAddress[] {
     if (urls.length === 0) throw new InvalidPeerUrlError('', 'a peer needs at least one URL');
-    return urls.map((url) => parsePeerUrl(this.options.dialUrls?.get(url) ?? url));
+    return urls.map((url) => parsePeerUrl(this.options.dialUrl?.(url) ?? url));
   }
 
   private route(message: Message): void {
