@@ -71,7 +71,7 @@ export class TooManyWatchersError extends Error {
 }
 
 export class Watcher {
-  /** The next revision this watcher needs when unsynced. */
+  /** Unsynced: the next revision it needs. Synced: the first revision it wants (a start in the future). */
   nextRevision: number;
   synced = false;
   canceled = false;
@@ -144,7 +144,8 @@ export class WatchHub implements StoreObserver {
   watch(options: WatchOptions, receiver: WatchReceiver): Watcher {
     if (this.count >= this.limits.watchersMax) throw new TooManyWatchersError(this.limits.watchersMax);
     const current = this.store.revision;
-    const start = options.startRevision > 0 && options.startRevision <= current ? options.startRevision : current + 1;
+    // A start in the future makes a synced watcher that ignores revisions before it (etcd's rule).
+    const start = options.startRevision > 0 ? options.startRevision : current + 1;
     const watcher = new Watcher(options, receiver, start);
     this.count++;
     if (start > current) this.addSynced(watcher);
@@ -183,7 +184,7 @@ export class WatchHub implements StoreObserver {
     }
     const events = watcher.select(changes.events);
     if (events.length > 0 && !watcher.receiver.deliver(watcher, events, changes.scannedTo)) return;
-    watcher.nextRevision = changes.scannedTo + 1;
+    watcher.nextRevision = Math.max(watcher.nextRevision, changes.scannedTo + 1);
     if (watcher.nextRevision > this.store.revision && !watcher.canceled) {
       this.unsynced.delete(watcher);
       this.addSynced(watcher);
@@ -202,6 +203,8 @@ export class WatchHub implements StoreObserver {
     this.syncedThrough = revision;
     if (this.syncedRanges.size === 0 && this.syncedByKey.size === 0) return;
     for (const watcher of this.interested(events)) {
+      // Canceled by an earlier delivery of this very revision, or waiting for a future start.
+      if (watcher.canceled || revision < watcher.nextRevision) continue;
       const selected = watcher.select(events);
       if (selected.length === 0) continue;
       if (!watcher.receiver.deliver(watcher, selected, revision)) this.unsync(watcher, revision);
@@ -214,7 +217,7 @@ export class WatchHub implements StoreObserver {
 
   restored(): void {
     const synced = [...this.syncedRanges, ...[...this.syncedByKey.values()].flatMap((set) => [...set])];
-    for (const watcher of synced) this.unsync(watcher, this.syncedThrough + 1);
+    for (const watcher of synced) this.unsync(watcher, Math.max(this.syncedThrough + 1, watcher.nextRevision));
     this.syncedThrough = this.store.revision;
   }
 
@@ -256,6 +259,7 @@ export class WatchHub implements StoreObserver {
 
   /** The watcher missed `revision`: it goes back to catching up from history from there. */
   private unsync(watcher: Watcher, revision: number): void {
+    if (watcher.canceled) return;
     if (watcher.synced) this.removeSynced(watcher);
     watcher.nextRevision = revision;
     this.unsynced.add(watcher);
