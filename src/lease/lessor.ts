@@ -118,10 +118,10 @@ export class Lessor {
     return [...this.leases.keys()];
   }
 
-  /** Whole seconds left (rounded up) on the primary; the granted TTL elsewhere. */
+  /** Whole seconds left (truncated, as etcd reports them) on the primary; the granted TTL elsewhere. */
   remainingSeconds(lease: Lease, nowMs: number): number {
     if (!this.primary) return lease.ttlSeconds;
-    return Math.max(0, Math.ceil((lease.expiryMs - nowMs) / 1000));
+    return Math.max(0, Math.floor((lease.expiryMs - nowMs) / 1000));
   }
 
   // ---- the primary's clock ------------------------------------------------------------------

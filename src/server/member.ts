@@ -663,18 +663,33 @@ export class RaftMember {
     return this.leases.lessor.ids();
   }
 
+  /**
+   * Asks whoever leads now, as etcd does: while there is no leader, or the leader cannot be reached
+   * or has just stopped leading, it waits and asks again (every 50 ms) until the request timeout,
+   * so a keep-alive outlives a failover.
+   */
   private async askLeader(request: ForwardRequest): Promise<ForwardResponse> {
-    const leader = this.node.raft.lead;
-    if (leader === 0) throw new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader');
-    const answer = leader === this.memberId
-      ? await this.answerLeaseRequest(request)
-      : decodeForwardResponse(await this.transport.forward(leader, encodeForwardRequest(request), this.requestTimeoutMs).catch((error: unknown) => {
-        throw new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out', { cause: error });
-      }));
-    if (answer.error_code !== undefined && answer.error_code !== '') {
-      throw new ServerError(answer.error_code as ServerErrorCode, answer.error_message ?? answer.error_code);
+    const deadline = Date.now() + this.requestTimeoutMs;
+    const encoded = encodeForwardRequest(request);
+    let lastError: unknown = new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader');
+    while (Date.now() < deadline && !this.stopped) {
+      const leader = this.node.raft.lead;
+      try {
+        if (leader === this.memberId) return await this.answerLeaseRequest(request);
+        if (leader !== 0) {
+          const answer = decodeForwardResponse(await this.transport.forward(leader, encoded, Math.max(1, deadline - Date.now())));
+          if (answer.error_code === undefined || answer.error_code === '') return answer;
+          lastError = new ServerError(answer.error_code as ServerErrorCode, answer.error_message ?? answer.error_code);
+          if (answer.error_code !== ServerErrorCode.NotLeader) throw lastError;
+        }
+      } catch (error) {
+        if (error instanceof ServerError && error.code !== ServerErrorCode.NotLeader) throw error;
+        lastError = error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    return answer;
+    if (lastError instanceof ServerError && lastError.code === ServerErrorCode.NoLeader) throw lastError;
+    throw new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out', { cause: lastError });
   }
 
   /** Answers a peer's forwarded request (errors travel inside the answer). */

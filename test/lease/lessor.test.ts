@@ -235,15 +235,16 @@ describe('expired()', () => {
 });
 
 describe('remainingSeconds and effectiveTtl', () => {
-  it('remainingSeconds rounds up to whole seconds on the primary, and never goes below 0', () => {
+  it('remainingSeconds truncates to whole seconds on the primary (as etcd reports it), and never goes below 0', () => {
     const lessor = lessorWithLeases({ primaryAt: 0 });
     lessor.renew(1, 0); // expires at 10,000
     const lease = lessor.get(1)!;
     expect(lessor.remainingSeconds(lease, 0)).toBe(10);
-    expect(lessor.remainingSeconds(lease, 1)).toBe(10);
-    expect(lessor.remainingSeconds(lease, 999)).toBe(10);
+    expect(lessor.remainingSeconds(lease, 1)).toBe(9);
+    expect(lessor.remainingSeconds(lease, 999)).toBe(9);
     expect(lessor.remainingSeconds(lease, 1_000)).toBe(9);
-    expect(lessor.remainingSeconds(lease, 9_999)).toBe(1);
+    expect(lessor.remainingSeconds(lease, 1_001)).toBe(8);
+    expect(lessor.remainingSeconds(lease, 9_999)).toBe(0);
     expect(lessor.remainingSeconds(lease, 10_000)).toBe(0);
     expect(lessor.remainingSeconds(lease, 50_000)).toBe(0);
   });
