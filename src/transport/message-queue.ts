@@ -19,6 +19,8 @@ export type OfferOutcome = 'queued' | 'queue-full' | 'too-large';
 
 export class MessageQueue {
   private messages: Message[] = [];
+  /** When each message was queued (ms), parallel to `messages`. */
+  private queuedAtMs: number[] = [];
   /** Index of the oldest message; the array is compacted lazily, so taking from the front is O(1). */
   private head = 0;
 
@@ -32,11 +34,21 @@ export class MessageQueue {
   }
 
   /** Appends a message unless the queue is full (the newest is dropped: order stays gap-free at the front). */
-  offer(message: Message): OfferOutcome {
+  offer(message: Message, nowMs = 0): OfferOutcome {
     if (estimateMessageBytes(message) > this.frameBytesMax) return 'too-large';
     if (this.length >= this.messagesMax) return 'queue-full';
     this.messages.push(message);
+    this.queuedAtMs.push(nowMs);
     return 'queued';
+  }
+
+  /** Drops the messages queued before `cutoffMs` (they are at the front); returns how many. */
+  dropQueuedBefore(cutoffMs: number): number {
+    const start = this.head;
+    while (this.head < this.messages.length && this.queuedAtMs[this.head]! < cutoffMs) this.head++;
+    const dropped = this.head - start;
+    this.compact();
+    return dropped;
   }
 
   /** Removes the oldest messages that fit together in one frame, in order; empty when the queue is. */
@@ -56,6 +68,7 @@ export class MessageQueue {
 
   clear(): void {
     this.messages = [];
+    this.queuedAtMs = [];
     this.head = 0;
   }
 
@@ -63,6 +76,7 @@ export class MessageQueue {
     if (this.head === this.messages.length) this.clear();
     else if (this.head > 1024 && this.head * 2 > this.messages.length) {
       this.messages = this.messages.slice(this.head);
+      this.queuedAtMs = this.queuedAtMs.slice(this.head);
       this.head = 0;
     }
   }

@@ -12,6 +12,8 @@ const MiB = 1024 * 1024;
 export const transportDefaults = {
   /** etcd's stream buffer size: enough for bursts of appends and heartbeats to a slow peer. */
   queueMessagesMax: 4096,
+  /** A message that waited longer than this for a peer's stream is dropped instead of sent. */
+  queuedMessageMaxAgeMs: 1000,
   /**
    * The gRPC max send and receive message length, for both RPCs. Raft appends are bounded by
    * `messageBytesMax` (1 MiB by default), so 16 MiB leaves room for batches and big entries.
@@ -33,6 +35,8 @@ export interface TransportOptions {
   tls?: PeerTlsOptions;
   /** Per peer. Beyond it, messages for that peer are dropped, counted and logged. */
   queueMessagesMax?: number;
+  /** Messages that waited longer than this for a down peer's stream are dropped, not sent late. */
+  queuedMessageMaxAgeMs?: number;
   /** The largest gRPC message sent or accepted: a batch of messages, or a snapshot chunk. */
   frameBytesMax?: number;
   /** Snapshots are streamed in chunks of this size. */
@@ -66,6 +70,7 @@ export interface TransportSettings {
   readonly clusterId: number;
   readonly logger: TransportLogger;
   readonly queueMessagesMax: number;
+  readonly queuedMessageMaxAgeMs: number;
   readonly frameBytesMax: number;
   readonly snapshotChunkBytes: number;
   readonly snapshotBytesMax: number;
@@ -88,6 +93,7 @@ export function resolveSettings(options: TransportOptions): TransportSettings {
     clusterId: requireCount('clusterId', options.clusterId, 0),
     logger: options.logger ?? silentLogger,
     queueMessagesMax: requireCount('queueMessagesMax', options.queueMessagesMax ?? transportDefaults.queueMessagesMax, 1),
+    queuedMessageMaxAgeMs: requireCount('queuedMessageMaxAgeMs', options.queuedMessageMaxAgeMs ?? transportDefaults.queuedMessageMaxAgeMs, 1),
     frameBytesMax,
     // A chunk travels with a one-byte frame tag; the default shrinks to fit a small frame.
     snapshotChunkBytes: requireCount('snapshotChunkBytes', options.snapshotChunkBytes ?? Math.min(transportDefaults.snapshotChunkBytes, frameBytesMax - 1), 1, frameBytesMax - 1),

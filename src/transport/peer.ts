@@ -64,7 +64,7 @@ export class Peer {
 
   /** Queues a message; everything queued in one event-loop turn leaves as one batch. */
   enqueue(message: Message): void {
-    const outcome = this.queue.offer(message);
+    const outcome = this.queue.offer(message, Date.now());
     if (outcome === 'too-large') {
       const error = new MessageTooLargeError(estimateMessageBytes(message), this.context.settings.frameBytesMax);
       this.recordDrop(error.code, error.message);
@@ -196,6 +196,10 @@ export class Peer {
   private flush(): void {
     const stream = this.stream;
     if (stream === null || !this.connected || this.waitingForDrain) return;
+    // What waited out a dead stream for long is stale: Raft has resent what matters, and a late
+    // forwarded proposal would commit long after its client gave up (etcd drops such messages).
+    const stale = this.queue.dropQueuedBefore(Date.now() - this.context.settings.queuedMessageMaxAgeMs);
+    if (stale > 0) this.recordDrop('stale', `${stale} messages waited longer than ${this.context.settings.queuedMessageMaxAgeMs} ms for the stream`, stale);
     while (this.queue.length > 0) {
       const batch = this.queue.takeBatch();
       this.sent += batch.length;
@@ -206,8 +210,8 @@ export class Peer {
     }
   }
 
-  private recordDrop(reason: string, detail: string): void {
-    this.dropped++;
+  private recordDrop(reason: string, detail: string, count = 1): void {
+    this.dropped += count;
     this.dropsToReport = true;
     this.context.warnings.warn(`drop:${this.id}:${reason}`, { peer: this.id, reason, detail, dropped: this.dropped }, 'dropping messages for peer');
   }

@@ -108,12 +108,12 @@ export class WatchSession {
   /** The first response from index `from` on that satisfies `predicate`. */
   async waitFor(predicate: (response: any) => boolean, timeoutMs = 5000, from = 0): Promise<any> {
     const deadline = Date.now() + timeoutMs;
-    let ended = false;
-    void this.ended.then(() => (ended = true));
+    let ended: { error: ServiceError | null } | null = null;
+    void this.ended.then((error) => (ended = { error }));
     for (;;) {
       const found = this.responses.slice(from).find(predicate);
       if (found !== undefined) return found;
-      if (ended) throw new Error(`watch stream ended before the awaited response; responses: ${this.responses.length}`);
+      if (ended !== null) throw new Error(`watch stream ended (${(ended as { error: ServiceError | null }).error?.message ?? 'cleanly'}) before the awaited response; responses: ${this.responses.length}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no awaited watch response within ${timeoutMs} ms; responses: ${this.responses.length}`);
       await new Promise<void>((resolve) => {

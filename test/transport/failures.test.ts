@@ -53,6 +53,24 @@ describe('peer failures', () => {
     expect(a.transport.stats()[2]!.connected).toBe(true);
   });
 
+  it('drops what waited longer than queuedMessageMaxAgeMs for a dead peer instead of delivering it late', async () => {
+    const a = await startMember({ memberId: 1, queuedMessageMaxAgeMs: 100 });
+    const b = await startMember({ memberId: 2 });
+    a.transport.addPeer(2, [b.url]);
+    a.transport.send([heartbeat(1, 2, 1)]);
+    await waitFor(() => b.received().length === 1, 'the first message');
+    await b.transport.stop();
+    await waitFor(() => !a.transport.stats()[2]!.connected, 'the loss to be noticed');
+    a.transport.send([heartbeat(1, 2, 2)]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const restarted = await startMember({ memberId: 2 }, b.port);
+    await waitFor(() => a.transport.stats()[2]!.connected, 'the reconnection');
+    a.transport.send([heartbeat(1, 2, 3)]);
+    await waitFor(() => restarted.received().length >= 1, 'a new message after the restart');
+    expect(restarted.received().map((m) => m.commit)).toEqual([3]);
+    expect(a.transport.stats()[2]!.dropped).toBeGreaterThanOrEqual(1);
+  });
+
   it('refuses a peer from another cluster: none of its messages or snapshots arrive', async () => {
     const a = await startMember({ memberId: 1, clusterId: 7 });
     const b = await startMember({ memberId: 2, clusterId: 8 });
