@@ -13,7 +13,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/integration/**'],
+          exclude: ['test/integration/**', 'test/fault/*.test.ts'],
           pool: 'threads',
           maxWorkers: 2,
           testTimeout: 60_000,
@@ -23,7 +23,8 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          // The chaos pass (test/fault/*.test.ts) starts real processes too; its checkers' own tests are unit tests.
+          include: ['test/integration/**/*.test.ts', 'test/fault/*.test.ts'],
           pool: 'forks',
           fileParallelism: false,
           testTimeout: 90_000,
