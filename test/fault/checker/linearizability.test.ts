@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type CheckOptions, type KvInput, type KvOutput, type Operation, checkLinearizable } from './linearizability.js';
-import { makeOneReadStale, mulberry32, randomHistory } from './random-history.js';
+import { applySequentially, makeOneReadStale, mulberry32, randomHistory } from './random-history.js';
 
 let nextId = 0;
 
@@ -324,7 +324,7 @@ function smallHistory(random: () => number): Operation[] {
   const store = new Map<string, string>();
   for (const { operation: done, effectMs } of [...planned].sort((a, b) => (a.effectMs ?? Infinity) - (b.effectMs ?? Infinity))) {
     if (effectMs === null) break;
-    const output = apply(store, done.input);
+    const output = applySequentially(store, done.input);
     if (done.returnMs !== null) done.output = output;
   }
   const history = planned.map((plan) => plan.operation);
@@ -366,7 +366,7 @@ function exhaustivelyLinearizable(history: Operation[]): boolean {
     const found = remaining.some((candidate) => {
       if (remaining.some((other) => other.returnMs !== null && other.returnMs < candidate.callMs)) return false;
       const before = new Map(store);
-      const output = apply(store, candidate.input);
+      const output = applySequentially(store, candidate.input);
       const fits = candidate.output === null || JSON.stringify(output) === JSON.stringify(candidate.output) || looselyEqual(output, candidate.output);
       const rest = fits && search(remaining.filter((operation) => operation !== candidate));
       store.clear();
@@ -384,20 +384,3 @@ function looselyEqual(actual: KvOutput, recorded: KvOutput): boolean {
   return actual.kind === 'cas' && recorded.kind === 'cas' && !actual.succeeded && !recorded.succeeded && recorded.current === undefined;
 }
 
-function apply(store: Map<string, string>, input: KvInput): KvOutput {
-  const current = store.get(input.key) ?? null;
-  switch (input.kind) {
-    case 'put':
-      store.set(input.key, input.value);
-      return { kind: 'put' };
-    case 'get':
-      return { kind: 'get', value: current };
-    case 'delete':
-      store.delete(input.key);
-      return { kind: 'delete', deleted: current === null ? 0 : 1 };
-    case 'cas':
-      if (current !== input.expected) return { kind: 'cas', succeeded: false, current };
-      store.set(input.key, input.value);
-      return { kind: 'cas', succeeded: true };
-  }
-}

@@ -66,7 +66,7 @@ function applyInEffectOrder(planned: Planned[], random: () => number): void {
     const { input } = operation;
     const current = store.get(input.key) ?? null;
     if (input.kind === 'cas') input.expected = random() < 0.5 ? current : pickOld(written.get(input.key) ?? [], random);
-    const output = apply(store, input);
+    const output = applySequentially(store, input);
     const after = store.get(input.key);
     if (after !== undefined && after !== current) {
       const values = written.get(input.key);
@@ -82,7 +82,8 @@ function pickOld(values: string[], random: () => number): string | null {
   return index === values.length ? null : values[index]!;
 }
 
-function apply(store: Map<string, string>, input: KvInput): KvOutput {
+/** Applies one operation to a sequential store: what a linearizable history must agree with. */
+export function applySequentially(store: Map<string, string>, input: KvInput): KvOutput {
   const current = store.get(input.key) ?? null;
   switch (input.kind) {
     case 'put':
