@@ -173,6 +173,8 @@ export class Workload {
   }
 }
 
+/** Refusals that prove the request never took effect: no leader to propose to, or no connection at all. */
 function isNoLeaderRefusal(error: unknown): boolean {
-  return (error as { details?: string }).details === 'etcdserver: no leader';
+  const details = (error as { details?: string }).details ?? '';
+  return details === 'etcdserver: no leader' || details.includes('ECONNREFUSED') || details.startsWith('No connection established');
 }
