@@ -18,6 +18,12 @@ export function formatTable(results: readonly ScenarioResult[]): string {
   return lines.join('\n');
 }
 
+/** A scenario that could not finish (a member never came back, a check could not run) fails too. */
+function harnessFailure(seed: number, error: unknown): ScenarioResult {
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return { seed, scenario: 'did not finish', operations: 0, faultsInjected: 0, indeterminate: 0, verdict: 'FAIL', violations: [`harness: ${message}`], recoverMs: 0, artifacts: join(ARTIFACTS, `seed-${seed}`) };
+}
+
 export function replayCommand(result: ScenarioResult, argv: readonly string[]): string {
   const kept = argv.filter((arg, i) => !['--minutes', '--seed'].includes(arg) && !['--minutes', '--seed'].includes(argv[i - 1] ?? ''));
   return ['npm run chaos --', '--seed', String(result.seed), ...kept].join(' ');
@@ -40,7 +46,7 @@ async function main(): Promise<void> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const results: ScenarioResult[] = [];
   do {
-    const result = await runScenario({ seed, faults, size, durationMs, failpoints, artifactsDir: ARTIFACTS });
+    const result = await runScenario({ seed, faults, size, durationMs, failpoints, artifactsDir: ARTIFACTS }).catch((error: unknown) => harnessFailure(seed, error));
     results.push(result);
     console.log(`${result.verdict === 'ok' ? 'ok  ' : 'FAIL'} seed ${seed}: ${result.scenario} — ${result.operations} ops, ${result.indeterminate} indeterminate, recovered in ${result.recoverMs} ms`);
     if (result.verdict !== 'ok') {

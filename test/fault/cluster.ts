@@ -34,6 +34,10 @@ export interface FaultMember {
   id: number;
   /** Part of the cluster: a founder, or a spare that joined; false again once removed. */
   member: boolean;
+  /** The --initial-cluster it was first started with (a restart must name itself again). */
+  initialCluster: FaultMember[] | null;
+  /** Exits the harness did not cause (a crash), with the code or signal. */
+  unexpectedExits: string[];
 }
 
 export interface FaultClusterOptions {
@@ -68,7 +72,7 @@ export class FaultCluster {
     for (let i = 1; i <= total; i++) {
       cluster.members.push({
         name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), failpointPort: await freePort(),
-        dataDir: join(cluster.root, `m${i}`), process: null, paused: false, id: 0, member: i <= options.size,
+        dataDir: join(cluster.root, `m${i}`), process: null, paused: false, id: 0, member: i <= options.size, initialCluster: null, unexpectedExits: [],
       });
     }
     for (const from of cluster.members) {
@@ -114,7 +118,8 @@ export class FaultCluster {
   }
 
   /** Starts (or restarts on its data) a member; `state` as etcd's --initial-cluster-state. */
-  launch(member: FaultMember, state: 'new' | 'existing', initialCluster: FaultMember[] = this.founders): void {
+  launch(member: FaultMember, state: 'new' | 'existing', initialCluster: FaultMember[] = member.initialCluster ?? this.founders): void {
+    member.initialCluster ??= initialCluster;
     const failpoints = { ...this.options.failpoints, 'peer-dial-map': this.dialMap(member) };
     const child = spawn(process.execPath, [
       BIN,
@@ -140,8 +145,11 @@ export class FaultCluster {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     member.member = true;
-    child.on('exit', () => {
-      if (member.process === child) member.process = null;
+    child.on('exit', (code, signal) => {
+      if (member.process !== child) return;
+      member.process = null;
+      // Still the current process: neither kill() nor a removal the harness expected ended it.
+      if (member.member) member.unexpectedExits.push(`${member.name} exited by itself (${signal ?? `code ${code}`})`);
     });
     member.process = child;
     member.paused = false;
@@ -150,6 +158,7 @@ export class FaultCluster {
   async kill(member: FaultMember): Promise<void> {
     const child = member.process;
     if (child === null) return;
+    member.process = null;
     if (child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());

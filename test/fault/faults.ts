@@ -149,11 +149,16 @@ export const FAULTS: Record<string, FaultMaker> = {
           }
         }
         const leavingId = Number((await call(cluster.client(leaving, 'Maintenance'), 'Status', {}, 5000)).header.member_id);
-        await call(cluster.client((await cluster.majorityLeader(10_000)) ?? leader, 'Cluster'), 'MemberRemove', { ID: leavingId }, 5000);
-        // A removed member shuts itself down; it is no longer part of the cluster to check.
+        // A removed member shuts itself down (expected), and is no longer part of the cluster to check.
+        cluster.retire(leaving);
+        try {
+          await call(cluster.client((await cluster.majorityLeader(10_000)) ?? leader, 'Cluster'), 'MemberRemove', { ID: leavingId }, 5000);
+        } catch (error) {
+          leaving.member = true;
+          throw error;
+        }
         await new Promise((resolve) => setTimeout(resolve, 500));
         await cluster.kill(leaving);
-        cluster.retire(leaving);
       },
       heal: async () => {},
     };

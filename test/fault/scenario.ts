@@ -7,7 +7,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { call } from '../integration/harness.js';
+import { call, eventually } from '../integration/harness.js';
 import { readHistory } from '../integration/watch-client.js';
 import { checkHistoryAgainstWrites, checkWatch, type HistoryEvent } from '../support/watch-checker.js';
 import { checkLinearizable } from './checker/linearizability.js';
@@ -131,10 +131,13 @@ async function restoreEverything(cluster: FaultCluster): Promise<void> {
     if (member.process === null) cluster.launch(member, 'existing');
   }
   await cluster.waitForLeader(30_000);
+  for (const member of cluster.active) {
+    await eventually(`${member.name} serving`, () => call(cluster.client(member, 'Maintenance'), 'Status', {}, 1000), 30_000);
+  }
 }
 
 async function check(cluster: FaultCluster, workload: Workload): Promise<string[]> {
-  const violations: string[] = [];
+  const violations: string[] = cluster.members.flatMap((member) => member.unexpectedExits.map((exit) => `crash: ${exit}`));
   const linearizable = checkLinearizable(workload.operations, { timeoutMs: 60_000 });
   if (linearizable.timedOut) violations.push('linearizability: the check timed out');
   for (const failure of linearizable.failures) violations.push(`linearizability: key ${failure.key}: ${failure.message}`);
