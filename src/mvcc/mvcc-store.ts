@@ -12,9 +12,11 @@
 //   retained history must fit in memory (a later change can move values to disk and keep only
 //   revisions here). Every record is also on disk, so open() rebuilds everything.
 // - Reads at any retained revision; compaction drops history below a revision.
-// - persist(appliedIndex) writes everything since the previous persist, the applied Raft index,
-//   the revision and the compacted revision in one classic-level batch, unsynced: after a crash the
-//   member replays its write-ahead log from the applied index.
+// - markApplied(index) records, in memory, the Raft index the state reflects; persist() writes
+//   everything since the previous persist, that index, the revision and the compacted revision in
+//   one classic-level batch, unsynced: after a crash the member replays its write-ahead log from
+//   the persisted index. Persists queue behind one another (never overlap) and coalesce, so the
+//   member need not wait for them: its durability comes from the write-ahead log.
 //
 // Single writer: the member applies committed entries one at a time, and a write transaction is
 // synchronous, so readers never see a half-applied transaction (they read at `revision`, which
@@ -613,9 +615,36 @@ export class MvccStore {
    * applied Raft index, the revision and the compacted revision. If the process dies first, the
    * member replays its log from the previous applied index. Persists must not overlap.
    */
-  async persist(appliedIndex: number): Promise<void> {
+  persist(appliedIndex?: number): Promise<void> {
+    if (this.failed) return Promise.reject(new MvccWriteFailedError());
+    if (appliedIndex !== undefined) this.markApplied(appliedIndex);
+    // One write queued behind the running one takes everything pending when it starts.
+    if (this.persistQueued !== null) return this.persistQueued;
+    const queued = this.persisting.then(() => {
+      this.persistQueued = null;
+      return this.writePending();
+    });
+    this.persistQueued = queued;
+    this.persisting = queued.catch(() => {});
+    return queued;
+  }
+
+  /** The Raft index the in-memory state reflects; written by the next persist(). */
+  markApplied(index: number): void {
+    this.applied = Math.max(this.applied, index);
+  }
+
+  /** Resolves once every persist() asked for so far has finished. */
+  async flushed(): Promise<void> {
+    await this.persisting;
+  }
+
+  private persisting: Promise<void> = Promise.resolve();
+  private persistQueued: Promise<void> | null = null;
+
+  /** One batch: the pending records and metadata, and the applied index and revisions, consistent as of now. */
+  private async writePending(): Promise<void> {
     if (this.failed) throw new MvccWriteFailedError();
-    this.applied = Math.max(this.applied, appliedIndex);
     const operations = this.pending;
     this.pending = [];
     operations.push({ type: 'put', key: META_KEY, value: encodeMeta({ appliedIndex: this.applied, revision: this.currentRevision, compactedRevision: this.compacted }) });
@@ -661,6 +690,7 @@ export class MvccStore {
    */
   async restore(image: Uint8Array, index: number): Promise<void> {
     assert(this.txn === null, 'restore() inside a write transaction');
+    await this.flushed();
     if (image.byteLength > this.limits.imageBytesMax) throw new MvccLimitExceededError('snapshot image size', image.byteLength, this.limits.imageBytesMax);
     const bytes = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
     if (bytes.byteLength < IMAGE_MAGIC.byteLength + 4 || !bytes.subarray(0, IMAGE_MAGIC.byteLength).equals(IMAGE_MAGIC)) throw new MvccCorruptError('not an mvcc snapshot image');
@@ -716,6 +746,7 @@ export class MvccStore {
   }
 
   async close(): Promise<void> {
+    await this.flushed();
     await this.db.close();
   }
 }

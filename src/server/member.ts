@@ -286,12 +286,24 @@ export class RaftMember {
     this.transport.send(ready.messagesAfterPersist);
     if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
     const results = this.applyEntries(ready.committedEntries);
-    if (ready.committedEntries.length > 0) await this.store.persist(ready.committedEntries[ready.committedEntries.length - 1].index);
+    if (ready.committedEntries.length > 0) {
+      this.store.markApplied(ready.committedEntries[ready.committedEntries.length - 1].index);
+      // Not awaited: the entries are durable in the WAL, and a crash replays them from the store's
+      // persisted index. The next Ready (and the clients' answers) need not wait for this write.
+      this.store.persist().catch((error: unknown) => this.failStore(error));
+    }
     this.node.advance();
-    await this.maybeSnapshot();
     for (const [requestId, result] of results) this.settle(requestId, result);
     for (const readState of ready.readStates) this.reads.confirmed(readState.index, readState.context);
     this.reads.releaseApplied();
+    await this.maybeSnapshot();
+  }
+
+  /** The store could not write: its state on disk is unknown, so this member stops. */
+  private failStore(error: unknown): void {
+    if (this.stopped) return;
+    this.logger.fatal({ err: error }, 'the key-value store failed to write; stopping');
+    void this.stop();
   }
 
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
