@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { credentials, type Client } from '@grpc/grpc-js';
 import { services } from '../../src/api/protos.js';
-import { call, freePort } from '../integration/harness.js';
+import { call, stablePort } from '../integration/harness.js';
 import { LinkProxy, type LinkMode } from './link-proxy.js';
 
 /** The repository root, from test/fault (vitest) or dist/test/fault (`npm run chaos`). */
@@ -69,9 +69,11 @@ export class FaultCluster {
   static async start(options: FaultClusterOptions): Promise<FaultCluster> {
     const cluster = new FaultCluster(options);
     const total = options.size + (options.spares ?? 0);
+    // Distinct ports: a port closed after probing can be handed out twice.
+    const taken = new Set<number>();
     for (let i = 1; i <= total; i++) {
       cluster.members.push({
-        name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), failpointPort: await freePort(),
+        name: `m${i}`, clientPort: await stablePort(taken), peerPort: await stablePort(taken), failpointPort: await stablePort(taken),
         dataDir: join(cluster.root, `m${i}`), process: null, paused: false, id: 0, member: i <= options.size, initialCluster: null, unexpectedExits: [],
       });
     }
