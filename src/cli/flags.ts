@@ -39,6 +39,7 @@ const FLAGS = {
   'peer-trusted-ca-file': 'string',
   'peer-client-cert-auth': 'boolean',
   'experimental-watch-progress-notify-interval': 'duration',
+  'initial-election-tick-advance': 'boolean',
 } as const satisfies Record<string, FlagKind>;
 
 type FlagName = keyof typeof FLAGS;
@@ -197,6 +198,7 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
     snapshotCount: parseInteger('snapshot-count', flags['snapshot-count'] ?? String(configDefaults.snapshotCount), 1),
     quotaBackendBytes: quota === 0 ? configDefaults.quotaBackendBytes : quota,
     maxRequestBytes: parseInteger('max-request-bytes', flags['max-request-bytes'] ?? String(configDefaults.maxRequestBytes), 1),
+    initialElectionTickAdvance: parseBoolean('initial-election-tick-advance', flags['initial-election-tick-advance'] ?? String(configDefaults.initialElectionTickAdvance)),
     watchProgressNotifyIntervalMs: parseDuration(
       'experimental-watch-progress-notify-interval',
       flags['experimental-watch-progress-notify-interval'] ?? `${configDefaults.watchProgressNotifyIntervalMs}ms`,

@@ -289,6 +289,23 @@ export class Raft {
     this.pendingReadIndexMessages = [];
   }
 
+  /**
+   * A side channel says this follower's leader is gone (say, its process refused a connection):
+   * forget it, so this member grants pre-votes at once instead of honouring the leader's lease,
+   * and campaign after a short delay instead of a whole election timeout. The delay is 1 + 2 × this
+   * member's rank among the other voters (by id), so followers that learn it together do not split
+   * the vote. Safety never rests on the signal: a wrong one costs at most an election, and a leader
+   * that is alive is remembered again at its next heartbeat.
+   */
+  forgetLeader(): void {
+    if (this.state !== StateType.Follower || this.lead === NONE) return;
+    const formerLeader = this.lead;
+    this.logger.info({ id: this.id, lead: formerLeader, term: this.term }, 'forgetting the leader');
+    this.lead = NONE;
+    const rank = Math.max(0, this.tracker.voters.filter((id) => id !== formerLeader).sort((a, b) => a - b).indexOf(this.id));
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - 2 * rank);
+  }
+
   private resetRandomizedElectionTimeout(): void {
     this.randomizedElectionTimeout = this.electionTimeout + this.random.intBelow(this.electionTimeout);
   }

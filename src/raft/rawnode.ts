@@ -146,6 +146,11 @@ export class RawNode {
     return this.raft.applyConfChange(change);
   }
 
+  /** See Raft.forgetLeader: this follower learned that its leader is gone. */
+  forgetLeader(): void {
+    this.raft.forgetLeader();
+  }
+
   reportUnreachable(id: number): void {
     this.raft.step(message({ type: MessageType.Unreachable, from: id }));
   }

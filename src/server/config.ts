@@ -31,6 +31,8 @@ export interface ServerConfig {
   readonly snapshotCount: number;
   readonly quotaBackendBytes: number;
   readonly maxRequestBytes: number;
+  /** etcd's --initial-election-tick-advance: once a peer is reachable, skip to one tick before the first election. */
+  readonly initialElectionTickAdvance: boolean;
   /** How often watchers that asked for progress_notify get one. */
   readonly watchProgressNotifyIntervalMs: number;
   readonly logLevel: LogLevel;
@@ -52,6 +54,7 @@ export const configDefaults = {
   /** etcd's default when the flag is 0: 2 GiB. */
   quotaBackendBytes: 2 * 1024 * 1024 * 1024,
   maxRequestBytes: 1_572_864,
+  initialElectionTickAdvance: true,
   /** etcd's default: 10 minutes. */
   watchProgressNotifyIntervalMs: 600_000,
   logLevel: 'info',

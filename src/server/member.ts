@@ -136,12 +136,15 @@ export class RaftMember {
   private leasesLed = false;
   private ticksSinceLeaseCheck = 0;
   private readonly failpoints: Failpoints;
+  /** The boot-time election tick advance is done (or not wanted). */
+  private electionTicksAdvanced: boolean;
 
   private constructor(parts: {
     config: ServerConfig; logger: Logger; memberId: number; clusterId: number; node: RawNode; wal: Wal; store: MvccStore;
     transport: PeerTransport; membership: Membership; leases: MemberLeases; watchHub: WatchHub; failpoints: Failpoints;
   }) {
     this.failpoints = parts.failpoints;
+    this.electionTicksAdvanced = !parts.config.initialElectionTickAdvance;
     this.config = parts.config;
     this.logger = parts.logger;
     this.memberId = parts.memberId;
@@ -180,7 +183,7 @@ export class RaftMember {
     // A founder of a new cluster starts from the shared bootstrap snapshot; a member joining an
     // existing cluster starts empty and receives the cluster's state from the leader.
     if (wal.isNew && config.initialClusterState === 'new') await bootstrap(wal, members.map((member) => member.id));
-    const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs));
+    const electionTicks = electionTicksOf(config);
     const node = new RawNode({
       id: self.id,
       electionTicks,
@@ -204,6 +207,7 @@ export class RaftMember {
       onUnreachable: (peerId) => member.node.reportUnreachable(peerId),
       onSnapshotStatus: (peerId, ok) => member.node.reportSnapshot(peerId, ok),
       onForward: (_from, request) => member.answerForward(request),
+      onPeerGone: (peerId) => member.onPeerGone(peerId),
       dialUrl: (url) => failpoints.map(Failpoint.PeerDialMap).get(url),
     });
     const member: RaftMember = new RaftMember({ config, logger, memberId: self.id, clusterId, node, wal, store, transport, membership, leases, watchHub, failpoints });
@@ -221,6 +225,7 @@ export class RaftMember {
   // ---- inputs -------------------------------------------------------------------------------
 
   private tick(): void {
+    this.maybeAdvanceElectionTicks();
     this.node.tick();
     if (++this.ticksSinceSizeCheck * this.config.heartbeatIntervalMs >= SIZE_CHECK_INTERVAL_MS) {
       this.ticksSinceSizeCheck = 0;
@@ -234,6 +239,35 @@ export class RaftMember {
     }
     // The safety net for watchers left behind (their stream's drain normally catches them up).
     if (this.watchHub.unsyncedCount > 0) this.watchHub.catchUp();
+    this.schedule();
+  }
+
+  /**
+   * etcd's initial election tick advance: a member that boots into a cluster without a leader
+   * waits one tick, not a whole election timeout, before it campaigns — once a peer is reachable,
+   * so that it does not campaign alone. With pre-vote and check-quorum, a member that boots into a
+   * cluster with a leader cannot disrupt it: the others refuse its pre-vote.
+   */
+  private maybeAdvanceElectionTicks(): void {
+    if (this.electionTicksAdvanced) return;
+    const raft = this.node.raft;
+    const peersReachable = Object.values(this.transport.stats()).some((peer) => peer.connected);
+    if (raft.lead !== 0 || raft.tracker.voters.length <= 1) {
+      this.electionTicksAdvanced = true;
+      return;
+    }
+    if (!peersReachable) return;
+    this.electionTicksAdvanced = true;
+    for (let i = 0; i < electionTicksOf(this.config) - 1; i++) this.node.tick();
+  }
+
+  /**
+   * The leader's process is gone (its peer port refuses connections, as after a kill -9): no need
+   * to wait out its lease before electing another.
+   */
+  private onPeerGone(peerId: number): void {
+    if (this.stopped || peerId !== this.node.raft.lead || this.isLeader()) return;
+    this.node.forgetLeader();
     this.schedule();
   }
 
@@ -854,6 +888,11 @@ export class RaftMember {
     await this.store.close();
     await this.wal.close();
   }
+}
+
+/** The election timeout in ticks (one tick per heartbeat interval). */
+function electionTicksOf(config: ServerConfig): number {
+  return Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs));
 }
 
 function translateLeaseError(error: unknown): unknown {

@@ -53,6 +53,8 @@ export interface TransportOptions {
   onSnapshotStatus(peerId: number, ok: boolean): void;
   /** Where to dial a peer URL instead of itself (a fault-injection proxy); undefined: as advertised. Asked whenever a peer is added or updated. */
   dialUrl?: (advertisedUrl: string) => string | undefined;
+  /** A peer's address refused a connection: nothing listens there, its process is gone. */
+  onPeerGone?(peerId: number): void;
   /** Answers a peer's forward() (absent: such requests are refused). */
   onForward?(from: number, request: Uint8Array): Promise<Uint8Array>;
 }

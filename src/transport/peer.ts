@@ -20,6 +20,8 @@ export interface PeerContext {
   readonly warnings: ThrottledWarnings;
   onUnreachable(peerId: number): void;
   onSnapshotStatus(peerId: number, ok: boolean): void;
+  /** Nothing listens at the peer's address (connection refused): its process is gone. */
+  onPeerGone(peerId: number): void;
 }
 
 export interface PeerStats {
@@ -168,6 +170,7 @@ export class Peer {
       wasConnected ? 'lost the stream to peer' : 'cannot reach peer',
     );
     this.context.onUnreachable(this.id);
+    if (error?.details?.includes('ECONNREFUSED') === true) this.context.onPeerGone(this.id);
     this.addressIndex = (this.addressIndex + 1) % this.addresses.length;
     this.scheduleReconnect();
   }

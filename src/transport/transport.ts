@@ -41,6 +41,7 @@ export class PeerTransport {
       warnings: this.warnings,
       onUnreachable: (peerId) => this.notify('onUnreachable', () => this.options.onUnreachable(peerId)),
       onSnapshotStatus: (peerId, ok) => this.notify('onSnapshotStatus', () => this.options.onSnapshotStatus(peerId, ok)),
+      onPeerGone: (peerId) => this.notify('onPeerGone', () => this.options.onPeerGone?.(peerId)),
     };
   }
 

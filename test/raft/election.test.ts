@@ -215,3 +215,46 @@ describe('learners', () => {
     for (const id of [1, 2, 3, 4]) expect(net.appliedData(id)).toEqual(['from-learner']);
   });
 });
+
+describe('forgetting a leader that is known to be gone', () => {
+  it('followers that forget a dead leader elect a new one within a few ticks, not an election timeout', () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    const term = net.node(1).raft.term;
+    net.isolate(1);
+    for (const id of [2, 3]) net.node(id).forgetLeader();
+    expect(net.node(2).raft.lead).toBe(0);
+    // Each campaigns within 1–4 ticks; pre-votes are granted because neither is in a lease any more.
+    net.tick(5, [2, 3]);
+    const leaders = [2, 3].filter((id) => net.node(id).raft.state === StateType.Leader);
+    expect(leaders).toHaveLength(1);
+    expect(net.node(leaders[0]!).raft.term).toBe(term + 1);
+  });
+
+  it('control: without forgetting, the followers wait out a whole election timeout', () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    net.isolate(1);
+    net.tick(5, [2, 3]);
+    expect([2, 3].filter((id) => net.node(id).raft.state === StateType.Leader)).toEqual([]);
+  });
+
+  it('a follower that forgot a leader which is in fact alive remembers it at its next heartbeat, and the leader keeps leading', () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    const term = net.node(1).raft.term;
+    net.node(2).forgetLeader();
+    net.tick(6);
+    expect(net.node(1).raft.state).toBe(StateType.Leader);
+    expect(net.node(1).raft.term).toBe(term);
+    expect(net.node(2).raft.lead).toBe(1);
+  });
+
+  it('does nothing on a leader or a follower without a leader', () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    net.node(1).forgetLeader();
+    expect(net.node(1).raft.state).toBe(StateType.Leader);
+    expect(net.node(1).raft.lead).toBe(1);
+  });
+});

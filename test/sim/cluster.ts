@@ -556,6 +556,14 @@ export class SimCluster {
     member.crash();
     this.stats.crashes++;
     this.trace(`crash ${member.id}`);
+    // As the member process does when a crashed leader's port refuses connections: some of its
+    // followers learn at once that it is gone and forget it (Raft.forgetLeader).
+    for (const other of this.liveMembers()) {
+      if (other.node?.raft.lead === member.id && this.random.chance(0.5)) {
+        other.node.forgetLeader();
+        this.trace(`${other.id} forgets leader ${member.id}`);
+      }
+    }
     this.schedule(this.random.intBetween(20, 1000), { kind: 'restart', member: member.id });
   }
 
