@@ -29,7 +29,9 @@ interface MessageWire {
 }
 
 function entryFromWire(wire: EntryWire): Entry {
-  return { term: wire.term, index: wire.index, type: wire.type as EntryType, data: wire.data ?? EMPTY };
+  // A copy: the decoder hands out views into the whole received frame, and an entry kept in the
+  // log would keep its entire frame (up to megabytes, shared with other entries) alive.
+  return { term: wire.term, index: wire.index, type: wire.type as EntryType, data: wire.data === undefined || wire.data === null ? EMPTY : new Uint8Array(wire.data) };
 }
 
 function confStateFromWire(wire: ConfStateWire | null | undefined): ConfState {
