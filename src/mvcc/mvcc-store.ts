@@ -171,6 +171,14 @@ type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del
 const IMAGE_MAGIC = Buffer.from('RKVMVCC1', 'latin1');
 const EMPTY = new Uint8Array(0);
 
+/** What an image holds, taken in one synchronous step. */
+interface ImageCapture {
+  readonly revision: number;
+  readonly compacted: number;
+  readonly records: RevisionRecord[];
+  readonly meta: Map<string, Buffer>;
+}
+
 interface OpenTxn {
   readonly main: number;
   sub: number;
@@ -663,20 +671,52 @@ export class MvccStore {
    * then a CRC-32 (u32) of everything before it. Records are grouped by key, oldest first.
    */
   image(): Buffer {
+    const capture = this.captureImage();
+    const writer = this.startImage(capture);
+    this.encodeImageRecords(writer, capture.records, 0, capture.records.length);
+    return this.finishImage(writer, capture);
+  }
+
+  /**
+   * image(), encoded a slice at a time with the event loop free in between: only taking hold of
+   * the records is synchronous (records never change once written, so the image is the state as of
+   * the call, whatever is written meanwhile).
+   */
+  async imageInSlices(recordsPerSlice = 5000): Promise<Buffer> {
+    const capture = this.captureImage();
+    const writer = this.startImage(capture);
+    for (let start = 0; start < capture.records.length; start += recordsPerSlice) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.encodeImageRecords(writer, capture.records, start, Math.min(capture.records.length, start + recordsPerSlice));
+    }
+    return this.finishImage(writer, capture);
+  }
+
+  private captureImage(): ImageCapture {
     assert(this.txn === null, 'image() inside a write transaction');
-    const writer = new ByteWriter().bytes(IMAGE_MAGIC).f64(this.currentRevision).f64(this.compacted);
     const records: RevisionRecord[] = [];
     this.index.forEach((keyIndex) => {
       for (const record of keyIndex.records()) records.push(record);
     });
-    writer.u32(records.length);
-    for (const record of records) {
+    return { revision: this.currentRevision, compacted: this.compacted, records, meta: new Map(this.extraMeta) };
+  }
+
+  private startImage(capture: ImageCapture): ByteWriter {
+    return new ByteWriter().bytes(IMAGE_MAGIC).f64(capture.revision).f64(capture.compacted).u32(capture.records.length);
+  }
+
+  private encodeImageRecords(writer: ByteWriter, records: readonly RevisionRecord[], start: number, end: number): void {
+    for (let i = start; i < end; i++) {
+      const record = records[i]!;
       const body = encodeRecord(record);
       writer.u32(REVISION_BYTES + body.byteLength).bytes(revisionToBytes(record.revision)).bytes(body);
       if (writer.length > this.limits.imageBytesMax) throw new MvccLimitExceededError('snapshot image size', writer.length, this.limits.imageBytesMax);
     }
-    writer.u32(this.extraMeta.size);
-    for (const [name, value] of this.extraMeta) writer.chunk(Buffer.from(name, 'utf8')).chunk(value);
+  }
+
+  private finishImage(writer: ByteWriter, capture: ImageCapture): Buffer {
+    writer.u32(capture.meta.size);
+    for (const [name, value] of capture.meta) writer.chunk(Buffer.from(name, 'utf8')).chunk(value);
     const body = writer.finish();
     if (body.byteLength + 4 > this.limits.imageBytesMax) throw new MvccLimitExceededError('snapshot image size', body.byteLength + 4, this.limits.imageBytesMax);
     const trailer = Buffer.alloc(4);

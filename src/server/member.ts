@@ -15,6 +15,7 @@ import {
   StateType,
   decodeConfChange,
   type ConfChange,
+  type ConfState,
   type Entry,
   type Ready,
   type Snapshot,
@@ -355,15 +356,45 @@ export class RaftMember {
    * log before it is dropped, keeping a tail so slightly slow followers catch up from the log.
    */
   private async maybeSnapshot(): Promise<void> {
+    if (this.snapshotImage !== null) {
+      // Encoded in the background; the WAL writes here, between the Ready's own writes.
+      const image = this.snapshotImage;
+      this.snapshotImage = null;
+      await this.recordSnapshot(image);
+      return;
+    }
     const applied = this.store.appliedIndex;
     const snapshotIndex = this.wal.storage.firstIndex() - 1;
-    if (applied - snapshotIndex < this.config.snapshotCount || this.node.raft.log.applied < applied) return;
-    await this.wal.createSnapshot(applied, this.node.raft.tracker.confState(), this.store.image());
-    // Keeping more of the log than one snapshot interval buys nothing.
-    const compactTo = applied - Math.min(SNAPSHOT_CATCH_UP_ENTRIES, Math.floor(this.config.snapshotCount / 2));
-    if (compactTo > snapshotIndex) await this.wal.compact(compactTo);
-    this.logger.info({ index: applied, compactedTo: Math.max(compactTo, snapshotIndex) }, 'created snapshot');
+    if (this.encodingSnapshot || applied - snapshotIndex < this.config.snapshotCount || this.node.raft.log.applied < applied) return;
+    // Encoding a whole store takes long enough to starve heartbeats; it runs in slices meanwhile.
+    this.encodingSnapshot = true;
+    const confState = this.node.raft.tracker.confState();
+    this.store.imageInSlices().then(
+      (data) => {
+        this.encodingSnapshot = false;
+        this.snapshotImage = { index: applied, confState, data };
+        this.schedule();
+      },
+      (error: unknown) => {
+        this.encodingSnapshot = false;
+        this.logger.error({ err: error, index: applied }, 'could not encode a snapshot image; will try again');
+      },
+    );
   }
+
+  private async recordSnapshot({ index, confState, data }: { index: number; confState: ConfState; data: Buffer }): Promise<void> {
+    const snapshotIndex = this.wal.storage.firstIndex() - 1;
+    if (index <= snapshotIndex) return;
+    await this.wal.createSnapshot(index, confState, data);
+    // Keeping more of the log than one snapshot interval buys nothing.
+    const compactTo = index - Math.min(SNAPSHOT_CATCH_UP_ENTRIES, Math.floor(this.config.snapshotCount / 2));
+    if (compactTo > snapshotIndex) await this.wal.compact(compactTo);
+    this.logger.info({ index, compactedTo: Math.max(compactTo, snapshotIndex) }, 'created snapshot');
+  }
+
+  /** A snapshot image being encoded in the background, and one ready for the WAL. */
+  private encodingSnapshot = false;
+  private snapshotImage: { index: number; confState: ConfState; data: Buffer } | null = null;
 
   private applyEntries(entries: readonly Entry[]): Map<number, ApplyResult> {
     const results = new Map<number, ApplyResult>();

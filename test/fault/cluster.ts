@@ -155,7 +155,11 @@ export class FaultCluster {
     });
     member.process = child;
     member.paused = false;
+    this.spawned.add(child);
   }
+
+  /** Every process this cluster started, so stop() leaves none behind whatever happened to it. */
+  private readonly spawned = new Set<ChildProcess>();
 
   async kill(member: FaultMember): Promise<void> {
     const child = member.process;
@@ -198,11 +202,13 @@ export class FaultCluster {
 
   async failpoint(member: FaultMember, name: string, value: string | null): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: member.failpointPort, path: `/${name}`, method: value === null ? 'DELETE' : 'PUT' }, (response) => {
+      // A paused member never answers: give up after a while rather than hang the scenario.
+      const req = request({ host: '127.0.0.1', port: member.failpointPort, path: `/${name}`, method: value === null ? 'DELETE' : 'PUT', timeout: 2000 }, (response) => {
         response.resume();
         response.on('end', () => (response.statusCode === 200 ? resolve() : reject(new Error(`failpoint ${name}: HTTP ${response.statusCode}`))));
       });
       req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error(`failpoint ${name}: ${member.name} did not answer`)));
       req.end(value ?? '');
     });
   }
@@ -277,6 +283,11 @@ export class FaultCluster {
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
     await Promise.all(this.members.map((member) => this.kill(member)));
+    for (const child of this.spawned) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
     await Promise.all([...this.links.values()].map((proxy) => proxy.close()));
     rmSync(this.root, { recursive: true, force: true });
   }

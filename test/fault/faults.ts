@@ -103,7 +103,7 @@ export const FAULTS: Record<string, FaultMaker> = {
     };
   },
   'slow-disk': async (cluster, random) => {
-    const targets = random.int(2) === 0 ? [(await leaderAndFollowers(cluster)).leader] : cluster.running;
+    const targets = (random.int(2) === 0 ? [(await leaderAndFollowers(cluster)).leader] : cluster.running).filter((member) => !member.paused);
     const delayMs = String(random.between(50, 300));
     return {
       name: `slow disk (${delayMs} ms per save) on ${targets.map((m) => m.name).join('+')}`,

@@ -162,7 +162,7 @@ async function check(cluster: FaultCluster, workload: Workload): Promise<string[
     if (!watch.dead) {
       // A live watcher is judged once it has caught up with the common revision.
       try {
-        for (let answered = 0; answered < revision; ) answered = Number((await watch.session.progress(10_000)).header.revision);
+        await watch.session.progressUntil(revision, 20_000);
       } catch (error) {
         violations.push(`watch on ${watch.member.name}: no progress to revision ${revision}: ${String(error)}`);
         continue;

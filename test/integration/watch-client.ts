@@ -105,6 +105,16 @@ export class WatchSession {
     return this.waitFor((response) => Number(response.watch_id) === -1 && (response.events ?? []).length === 0, timeoutMs, seen);
   }
 
+  /** Asks for progress until the answer reaches `revision` (every event up to it delivered); throws after `timeoutMs`. */
+  async progressUntil(revision: number, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let answered = 0; answered < revision; ) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`watch progress stayed at revision ${answered}, below ${revision}, for ${timeoutMs} ms`);
+      answered = Number((await this.progress(left)).header.revision);
+    }
+  }
+
   /** The first response from index `from` on that satisfies `predicate`. */
   async waitFor(predicate: (response: any) => boolean, timeoutMs = 5000, from = 0): Promise<any> {
     const deadline = Date.now() + timeoutMs;
@@ -171,7 +181,7 @@ export async function readHistory(client: Client, key: string, rangeEnd: string,
   try {
     const id = await session.create({ key, rangeEnd, startRevision: 1, prevKv: true });
     // A progress answer at R comes only once every event up to R has been sent.
-    for (let answered = 0; answered < revision; ) answered = Number((await session.progress(20_000)).header.revision);
+    await session.progressUntil(revision);
     return session.events(id).filter((event) => event.revision <= revision);
   } finally {
     session.close();

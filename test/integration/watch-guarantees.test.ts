@@ -118,7 +118,7 @@ describe('watch guarantees under load with a leader kill and restart', () => {
 
     // Live watchers must have caught up to the end before their recordings are judged.
     for (const { session } of [...watched.filter((w) => w !== killed), resumed]) {
-      for (let answered = 0; answered < finalRevision; ) answered = Number((await session.progress(10_000)).header.revision);
+      await session.progressUntil(finalRevision);
     }
     const violations: string[] = [];
     const recordingsOf = (w: Watched, label: string): WatchRecording[] => w.ids.map(({ id }) => w.session.recording(id, `${w.member.name} ${label} watcher ${id}`));

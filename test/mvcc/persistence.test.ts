@@ -102,6 +102,17 @@ describe('persist and reopen', () => {
 });
 
 describe('image and restore', () => {
+  it('an image encoded in slices is the state as of the call, whatever is written while it encodes', async () => {
+    const source = await openStore();
+    writeHistory(source);
+    const expected = source.image();
+    const encoding = source.imageInSlices(2);
+    put(source, 'written-meanwhile', 'x');
+    source.setMeta('members', Buffer.from('[9]'));
+    expect((await encoding).equals(expected)).toBe(true);
+    expect((await source.imageInSlices(3)).equals(source.image())).toBe(true);
+  });
+
   it('round trip into a fresh store, compaction included, durable on return', async () => {
     const source = await openStore();
     writeHistory(source);
