@@ -580,6 +580,9 @@ export class RaftMember {
 
   async addMember(peerUrls: readonly string[], isLearner: boolean): Promise<{ header: ResponseHeader; member: MemberInfo; members: MemberInfo[] }> {
     if (peerUrls.length === 0 || !peerUrls.every(isValidPeerUrl)) throw new ServerError(ServerErrorCode.BadMemberUrls, 'etcdserver: given member URLs are invalid');
+    // The registry checked must include every change committed before this request, wherever it
+    // was made: a member answers an add as soon as it has applied it, before the others have.
+    await this.linearizableBarrier();
     if (this.membership.findByPeerUrl(peerUrls) !== undefined) throw new ServerError(ServerErrorCode.PeerUrlExists, 'etcdserver: Peer URLs already exists');
     // The same derivation the new member applies to its own flags, so it knows its id.
     const id = memberIdFor(peerUrls, this.config.initialClusterToken);
