@@ -129,7 +129,8 @@ export const FAULTS: Record<string, FaultMaker> = {
   'membership-change': async (cluster, random) => {
     const spare = cluster.members.find((member) => member.process === null && !cluster.founders.includes(member));
     const { leader, followers } = await leaderAndFollowers(cluster);
-    const leaving = random.pick(followers);
+    // A paused member cannot say who it is (nor leave gracefully): remove one that runs.
+    const leaving = random.pick(followers.filter((member) => !member.paused).length > 0 ? followers.filter((member) => !member.paused) : followers);
     return {
       name: spare === undefined ? 'membership change (no spare left)' : `add learner ${spare.name}, promote it, remove ${leaving.name}`,
       inject: async () => {
