@@ -16,8 +16,9 @@ type FaultMaker = (cluster: FaultCluster, random: Random) => Promise<Fault>;
 
 /** The leader a majority follows, or (mid-fault, when none does) any running member in its place. */
 async function leaderAndFollowers(cluster: FaultCluster): Promise<{ leader: FaultMember; followers: FaultMember[] }> {
-  const leader = (await cluster.majorityLeader()) ?? cluster.running[0]!;
-  return { leader, followers: cluster.running.filter((member) => member !== leader) };
+  const running = cluster.running;
+  const leader = (await cluster.majorityLeader()) ?? running.find((member) => !member.paused) ?? running[0]!;
+  return { leader, followers: running.filter((member) => member !== leader) };
 }
 
 /** Runs `body` every `periodMs` until stopped: the flapping link. */
