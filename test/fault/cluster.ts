@@ -254,7 +254,8 @@ export class FaultCluster {
       }
       for (const [id, count] of votes) {
         const leader = this.members.find((member) => member.id === id && member.process !== null);
-        if (leader !== undefined && count > this.active.length / 2) return leader;
+        // A paused leader is still named for a while, but cannot answer: it does not count.
+        if (leader !== undefined && !leader.paused && count > this.active.length / 2) return leader;
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
