@@ -11,10 +11,9 @@ import { ensureEtcd } from './etcd-binary.js';
 import { formatNumber } from './format.js';
 import { etcdSystem, raftkvSystem, type System } from './local-cluster.js';
 import { runOnLocalClusters } from './local-run.js';
-import { killEverything, trackDirectory } from './processes.js';
+import { runMain, trackDirectory } from './processes.js';
 import { createProgress } from './progress.js';
 import { runWorkload } from './run-workload.js';
-import { errorMessage } from './time.js';
 import { benchOptions, isMetricError, type MetricOutcomes, type Workload } from './workload.js';
 import { findWorkload, WORKLOADS } from './workloads/index.js';
 
@@ -84,14 +83,4 @@ async function main(): Promise<number> {
   return workload.metrics.some((metric) => isMetricError(outcomes[metric.name])) ? 1 : 0;
 }
 
-main().then(
-  (code) => {
-    killEverything();
-    process.exit(code);
-  },
-  (error) => {
-    killEverything();
-    process.stderr.write(error instanceof UsageError ? `${error.message}\n\n${USAGE}\n` : `error: ${errorMessage(error)}\n`);
-    process.exit(error instanceof UsageError ? 2 : 1);
-  },
-);
+runMain(main, USAGE, (error) => error instanceof UsageError);

@@ -13,10 +13,9 @@ import { etcdSystem, raftkvSystem, type SystemName } from './local-cluster.js';
 import { runOnLocalClusters, type WorkloadResults } from './local-run.js';
 import { currentLoadAverage, describeMachine } from './machine.js';
 import { RESULTS_DIR } from './paths.js';
-import { killEverything, trackDirectory } from './processes.js';
+import { killEverything, runMain, trackDirectory } from './processes.js';
 import { createProgress, scoped } from './progress.js';
 import { errorLines, ratioExplanation, renderMarkdown, renderTextTable } from './report.js';
-import { errorMessage } from './time.js';
 import { benchOptions } from './workload.js';
 import { findWorkload, WORKLOADS } from './workloads/index.js';
 
@@ -99,15 +98,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    killEverything();
-    process.exit(code);
-  },
-  (error) => {
-    killEverything();
-    const detail = error instanceof Error ? (error.stack ?? error.message) : errorMessage(error);
-    process.stderr.write(error instanceof UsageError ? `${error.message}\n\n${USAGE}\n` : `error: ${detail}\n`);
-    process.exit(error instanceof UsageError ? 2 : 1);
-  },
-);
+runMain(main, USAGE, (error) => error instanceof UsageError);

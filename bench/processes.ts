@@ -56,3 +56,22 @@ function installHandlers(): void {
     process.exit(1);
   });
 }
+
+/**
+ * Runs a command's main and exits with its code, killing every process it started on the way out:
+ * a usage error prints the usage (exit 2), any other error its stack (exit 1).
+ */
+export function runMain(main: () => Promise<number>, usage: string, isUsageError: (error: unknown) => boolean): void {
+  main().then(
+    (code) => {
+      killEverything();
+      process.exit(code);
+    },
+    (error: unknown) => {
+      killEverything();
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      process.stderr.write(isUsageError(error) ? `${(error as Error).message}\n\n${usage}\n` : `error: ${detail}\n`);
+      process.exit(isUsageError(error) ? 2 : 1);
+    },
+  );
+}
