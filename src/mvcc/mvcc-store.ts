@@ -637,6 +637,11 @@ export class MvccStore {
     return queued;
   }
 
+  /** Records and metadata changes waiting for the next persist(). */
+  get pendingWrites(): number {
+    return this.pending.length;
+  }
+
   /** The Raft index the in-memory state reflects; written by the next persist(). */
   markApplied(index: number): void {
     this.applied = Math.max(this.applied, index);

@@ -50,21 +50,23 @@ export class RaftLog {
 
   /** Term at `index`, or 0 when the log does not hold it. */
   termOrZero(index: number): number {
-    try {
-      return this.term(index);
-    } catch (error) {
-      if (error instanceof CompactedError || error instanceof UnavailableError) return 0;
-      throw error;
-    }
+    return this.termOrUndefined(index) ?? 0;
   }
 
   matchTerm(index: number, term: number): boolean {
-    try {
-      return this.term(index) === term;
-    } catch (error) {
-      if (error instanceof CompactedError || error instanceof UnavailableError) return false;
-      throw error;
-    }
+    return this.termOrUndefined(index) === term;
+  }
+
+  /**
+   * Term at `index`, or undefined outside [firstIndex()-1, lastIndex()]. Checked before asking:
+   * every append probes the index after the last, and an exception (with its stack trace) per
+   * append is measurable on a follower.
+   */
+  private termOrUndefined(index: number): number | undefined {
+    const unstableTerm = this.unstable.maybeTerm(index);
+    if (unstableTerm !== undefined) return unstableTerm;
+    if (index < this.firstIndex() - 1 || index > this.lastIndex()) return undefined;
+    return this.storage.term(index);
   }
 
   /** Whether a candidate whose log ends at (lastIndex, lastTerm) is at least as up to date as ours. */

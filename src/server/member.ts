@@ -104,6 +104,13 @@ const monotonicNow = (): number => performance.now();
 const PENDING_PROPOSALS_MAX = 100_000;
 /** How often the store's size is measured for --quota-backend-bytes. */
 const SIZE_CHECK_INTERVAL_MS = 1000;
+/**
+ * The store's writes go to disk in one unsynced batch per interval, as etcd's backend commits
+ * every 100 ms: the WAL already holds every applied entry, so a member that dies replays them.
+ * A batch that grows past the cap goes at once.
+ */
+const STORE_PERSIST_INTERVAL_MS = 100;
+const STORE_PENDING_WRITES_MAX = 10_000;
 /** Entries kept in the log behind a snapshot (etcd's catch-up entries). */
 const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 
@@ -323,9 +330,7 @@ export class RaftMember {
     const results = this.applyEntries(ready.committedEntries);
     if (ready.committedEntries.length > 0) {
       this.store.markApplied(ready.committedEntries[ready.committedEntries.length - 1].index);
-      // Not awaited: the entries are durable in the WAL, and a crash replays them from the store's
-      // persisted index. The next Ready (and the clients' answers) need not wait for this write.
-      this.store.persist().catch((error: unknown) => this.failStore(error));
+      this.schedulePersist();
     }
     this.node.advance();
     for (const [requestId, result] of results) this.settle(requestId, result);
@@ -333,6 +338,29 @@ export class RaftMember {
     this.reads.releaseApplied();
     await this.maybeSnapshot();
   }
+
+  /**
+   * Not awaited, and batched over STORE_PERSIST_INTERVAL_MS: the entries are durable in the WAL,
+   * and a crash replays them from the store's persisted index. Neither the next Ready nor the
+   * clients' answers wait for this write.
+   */
+  private schedulePersist(): void {
+    if (this.store.pendingWrites >= STORE_PENDING_WRITES_MAX) {
+      this.persistStore();
+      return;
+    }
+    if (this.persistTimer !== null) return;
+    this.persistTimer = setTimeout(() => this.persistStore(), STORE_PERSIST_INTERVAL_MS);
+  }
+
+  private persistStore(): void {
+    if (this.persistTimer !== null) clearTimeout(this.persistTimer);
+    this.persistTimer = null;
+    if (this.stopped) return;
+    this.store.persist().catch((error: unknown) => this.failStore(error));
+  }
+
+  private persistTimer: NodeJS.Timeout | null = null;
 
   /** The store could not write: its state on disk is unknown, so this member stops. */
   private failStore(error: unknown): void {
@@ -919,6 +947,9 @@ export class RaftMember {
     // Let an in-flight Ready finish its write before closing the databases under it.
     while (this.readyInFlight) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.transport.stop();
+    if (this.persistTimer !== null) clearTimeout(this.persistTimer);
+    // What the store still holds back goes to disk, so a clean restart replays nothing.
+    await this.store.persist().catch((error: unknown) => this.logger.warn({ err: error }, 'could not write the store on stop'));
     await this.store.close();
     await this.wal.close();
   }

@@ -1,18 +1,19 @@
 // A member's write-ahead log: its entries, hard state and latest snapshot in one classic-level
 // database under `${dataDir}/member/wal`, with an in-memory copy (a MemoryStorage) that the RawNode
 // reads. Every change is written to disk first and applied to the copy only once the write returned,
-// so the core never sees as durable what is not.
+// so the core never sees as durable what is not. The one exception is a hard state that only
+// advances the commit index: it is held back and written with the next batch (see save).
 
 import { join } from 'node:path';
-import { assert, emptyHardState, hardStateEqual, type ConfState, type MemoryStorage, type Snapshot } from '../raft/index.js';
+import { assert, emptyHardState, hardStateEqual, type ConfState, type HardState, type MemoryStorage, type Snapshot } from '../raft/index.js';
 import { isEmptyDb, openDb, type WalDb } from './db.js';
 import { WalCorruptError, WalIdentityMismatchError, WalLimitExceededError, WalNotFoundError, WalUnsupportedFormatError } from './errors.js';
 import { sameMember, type MemberIdentity } from './identity.js';
-import { IDENTITY_KEY, LOG_START_KEY, SNAPSHOT_KEY } from './keys.js';
+import { HARD_STATE_KEY, IDENTITY_KEY, LOG_START_KEY, SNAPSHOT_KEY } from './keys.js';
 import { MAX_NAME_BYTES } from './limits.js';
 import { silentLogger, type WalLogger } from './logger.js';
 import { Failpoint, Failpoints } from '../failpoints/failpoints.js';
-import { DamagedRecordError, FORMAT_VERSION, decodeIdentityRecord, encodeIdentityRecord, encodeLogStartRecord, encodeSnapshotRecord } from './records.js';
+import { DamagedRecordError, FORMAT_VERSION, decodeIdentityRecord, encodeHardStateRecord, encodeIdentityRecord, encodeLogStartRecord, encodeSnapshotRecord } from './records.js';
 import { recoverLog } from './recover.js';
 import { checkSnapshotBytes, deleteEntries, planSave, put, type Operation, type SaveBatch } from './save-plan.js';
 
@@ -38,6 +39,8 @@ export class Wal {
   private closed = false;
   /** A write that failed leaves the disk state unknown (a failed fsync may have lost pages), so the log stops. */
   private failure: unknown = null;
+  /** A hard state whose only change is its commit index, held back until the next write. */
+  private unwrittenHardState: HardState | null = null;
 
   private constructor(db: WalDb, dir: string, identity: MemberIdentity, storage: MemoryStorage, logger: WalLogger, private readonly failpoints: Failpoints) {
     this.db = db;
@@ -79,7 +82,18 @@ export class Wal {
    */
   async save(batch: SaveBatch, sync: boolean): Promise<void> {
     this.checkUsable('save');
-    const plan = planSave(this.storage, batch);
+    if (!sync && this.onlyCommitAdvances(batch)) {
+      // A commit index needs no write of its own: it is a hint that the leader repeats, and a
+      // member that forgets it after a crash learns it again (etcd-io/raft's MustSync says the
+      // same). It rides along with the next write that happens anyway, which saves a trip
+      // through the database's thread per committed batch on every member.
+      this.storage.setHardState(batch.hardState!);
+      this.unwrittenHardState = batch.hardState;
+      return;
+    }
+    const unwritten = this.unwrittenHardState;
+    const plan = planSave(this.storage, batch.hardState === null && unwritten !== null ? { ...batch, hardState: unwritten } : batch);
+    this.unwrittenHardState = null;
     if (plan.operations.length === 0) return;
     const delayMs = this.failpoints.number(Failpoint.WalSaveDelayMs);
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -88,6 +102,18 @@ export class Wal {
       this.storage.append(plan.entries);
       if (plan.hardState !== null) this.storage.setHardState(plan.hardState);
     });
+  }
+
+  /**
+   * True when the batch changes nothing but the commit index, and only forwards: term and vote are
+   * promises to other members and must be on disk before anyone hears of them; entries and
+   * snapshots are what acknowledgements vouch for.
+   */
+  private onlyCommitAdvances(batch: SaveBatch): boolean {
+    const hardState = batch.hardState;
+    if (hardState === null || batch.entries.length > 0 || batch.snapshot !== null) return false;
+    const current = this.storage.getHardState();
+    return hardState.term === current.term && hardState.vote === current.vote && hardState.commit >= current.commit;
   }
 
   /** Records the application's image at `index` (at most the last index) as the latest snapshot. */
@@ -99,7 +125,8 @@ export class Wal {
     assert(index <= this.storage.lastIndex(), () => `snapshot ${index} is beyond the last index ${this.storage.lastIndex()}`);
     const snapshot: Snapshot = { metadata: { index, term: this.storage.term(index), confState }, data };
     // Synced so that it is on disk before any compaction that relies on it.
-    await this.write('createSnapshot', [put(SNAPSHOT_KEY, encodeSnapshotRecord(snapshot))], true, () => {
+    // The held-back commit goes too: a log whose snapshot is beyond its commit point would not open.
+    await this.write('createSnapshot', [put(SNAPSHOT_KEY, encodeSnapshotRecord(snapshot)), ...this.takeUnwrittenHardState()], true, () => {
       this.storage.createSnapshot(index, confState, data);
     });
     return snapshot;
@@ -123,8 +150,17 @@ export class Wal {
   async close(): Promise<void> {
     if (this.closed) return;
     assert(this.busyWith === null, () => `closing the write-ahead log during ${this.busyWith}`);
+    const unwritten = this.takeUnwrittenHardState();
+    if (unwritten.length > 0 && this.failure === null) await this.write('close', unwritten, true, () => {});
     this.closed = true;
     await this.db.close();
+  }
+
+  /** The held-back hard state as a write operation, once (none when nothing is held back). */
+  private takeUnwrittenHardState(): Operation[] {
+    const hardState = this.unwrittenHardState;
+    this.unwrittenHardState = null;
+    return hardState === null ? [] : [put(HARD_STATE_KEY, encodeHardStateRecord(hardState))];
   }
 
   private checkUsable(operation: string): void {

@@ -303,6 +303,8 @@ export class SimCluster {
     if (ready.snapshot !== null) member.disk.applySnapshot(ready.snapshot);
     member.disk.append(ready.entries);
     if (ready.hardState !== null) member.disk.setHardState(ready.hardState);
+    const commitOnly = !ready.mustSync && ready.entries.length === 0 && ready.snapshot === null;
+    if (!commitOnly) member.hardStateWritten();
     this.send(member, ready.messagesAfterPersist);
     if (ready.snapshot !== null) this.installSnapshot(member, ready.snapshot);
     for (const entry of ready.committedEntries) this.applyEntry(member, entry);
@@ -371,6 +373,7 @@ export class SimCluster {
     // Only once the core has caught up with the state machine (after a restart's replay).
     if (applied - snapshotIndex < this.scenario.snapshotEveryEntries || node.raft.log.applied < applied) return;
     member.disk.createSnapshot(applied, member.sm.confState, member.sm.image());
+    member.hardStateWritten(); // the snapshot's write carries the held-back commit
     const compactTo = applied - this.scenario.snapshotCatchUpEntries;
     if (compactTo > snapshotIndex) member.disk.compact(compactTo);
   }

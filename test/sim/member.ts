@@ -2,7 +2,7 @@
 // holds what a Ready made durable) and a durable state machine. Crashing drops the core and any
 // Ready still being persisted; the disk and the state machine survive.
 
-import { MemoryStorage, RawNode, SeededRandom, type ConfState, type Ready } from '../../src/raft/index.js';
+import { MemoryStorage, RawNode, SeededRandom, emptyHardState, type ConfState, type HardState, type Ready } from '../../src/raft/index.js';
 import { BOOTSTRAP_CHAIN, SimStateMachine } from './state-machine.js';
 import type { Scenario } from './scenario.js';
 
@@ -17,6 +17,11 @@ export class SimMember {
   persisting: Ready | null = null;
   /** Applied its own removal from the configuration and shut down for good. */
   removed = false;
+  /**
+   * The hard state as last written. A Ready that only advances the commit index is not written on
+   * its own (src/storage/wal.ts holds it back until the next write), so a crash loses it.
+   */
+  writtenHardState: HardState = emptyHardState;
   /** Highest commit index already reported to the invariant checker. */
   committedObserved = 0;
   /** Term in which this member was last seen leading (to spot a new leadership once). */
@@ -31,6 +36,7 @@ export class SimMember {
     // Every founding member starts from the same snapshot at index 1 naming the founders.
     this.sm = new SimStateMachine(1, BOOTSTRAP_CHAIN, bootstrap);
     this.disk.applySnapshot({ metadata: { index: 1, term: 1, confState: bootstrap }, data: this.sm.image() });
+    this.writtenHardState = this.disk.getHardState();
     this.committedObserved = 1;
   }
 
@@ -54,7 +60,13 @@ export class SimMember {
     });
   }
 
+  /** Records that the disk's hard state is written (with entries, a snapshot or a sync). */
+  hardStateWritten(): void {
+    this.writtenHardState = this.disk.getHardState();
+  }
+
   crash(): void {
+    this.disk.setHardState(this.writtenHardState);
     this.node = null;
     this.persisting = null;
     this.incarnation++;

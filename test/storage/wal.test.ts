@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { InvariantViolatedError, MemoryStorage, type Snapshot } from '../../src/raft/index.js';
 import { MAX_ENTRY_BYTES, Wal, WalLimitExceededError, WalLockedError } from '../../src/storage/index.js';
 import { IDENTITY, captureLogger, entries, entry, tempDataDir, view } from './helpers.js';
@@ -158,5 +160,63 @@ describe('Wal guards', () => {
     const wal = await Wal.open(tempDataDir(), IDENTITY, { logger });
     expect(logger.lines).toEqual([expect.objectContaining({ level: 'info', message: 'opened the write-ahead log' })]);
     await wal.close();
+  });
+});
+
+describe('Wal commit index held back', () => {
+  /** What a crash right now would leave: the open database's files copied and opened elsewhere. */
+  async function diskCommit(dataDir: string): Promise<{ commit: number; snapshotIndex: number }> {
+    const copy = tempDataDir();
+    cpSync(join(dataDir, 'member'), join(copy, 'member'), { recursive: true });
+    rmSync(join(copy, 'member', 'wal', 'LOCK'), { force: true });
+    const wal = await Wal.open(copy, IDENTITY);
+    const state = { commit: wal.storage.getHardState().commit, snapshotIndex: wal.storage.snapshot().metadata.index };
+    await wal.close();
+    return state;
+  }
+
+  it('writes a commit-only advance with the next batch, not on its own', async () => {
+    const dataDir = tempDataDir();
+    const wal = await Wal.open(dataDir, IDENTITY);
+    await wal.save({ hardState: { term: 1, vote: 1, commit: 0 }, entries: entries(1, 5, 1), snapshot: null }, true);
+    await wal.save({ hardState: { term: 1, vote: 1, commit: 3 }, entries: [], snapshot: null }, false);
+    expect(wal.storage.getHardState().commit).toBe(3);
+    expect((await diskCommit(dataDir)).commit).toBe(0);
+
+    await wal.save({ hardState: null, entries: [entry(6, 1)], snapshot: null }, true);
+    expect((await diskCommit(dataDir)).commit).toBe(3);
+    await wal.close();
+  });
+
+  it('writes it at once when the term or vote changes or the caller asks for a sync', async () => {
+    const dataDir = tempDataDir();
+    const wal = await Wal.open(dataDir, IDENTITY);
+    await wal.save({ hardState: { term: 1, vote: 1, commit: 0 }, entries: entries(1, 5, 1), snapshot: null }, true);
+    await wal.save({ hardState: { term: 1, vote: 1, commit: 2 }, entries: [], snapshot: null }, true);
+    expect((await diskCommit(dataDir)).commit).toBe(2);
+    await wal.save({ hardState: { term: 2, vote: 0, commit: 3 }, entries: [], snapshot: null }, false);
+    expect((await diskCommit(dataDir)).commit).toBe(3);
+    await wal.close();
+  });
+
+  it('writes it with a snapshot, whose index must never pass the commit on disk', async () => {
+    const dataDir = tempDataDir();
+    const wal = await Wal.open(dataDir, IDENTITY);
+    await wal.save({ hardState: { term: 1, vote: 1, commit: 0 }, entries: entries(1, 5, 1), snapshot: null }, true);
+    await wal.save({ hardState: { term: 1, vote: 1, commit: 4 }, entries: [], snapshot: null }, false);
+    await wal.createSnapshot(4, { voters: [1], learners: [] }, new Uint8Array([9]));
+    expect(await diskCommit(dataDir)).toEqual({ commit: 4, snapshotIndex: 4 });
+    await wal.close();
+  });
+
+  it('writes it on close', async () => {
+    const dataDir = tempDataDir();
+    const wal = await Wal.open(dataDir, IDENTITY);
+    await wal.save({ hardState: { term: 1, vote: 1, commit: 0 }, entries: entries(1, 5, 1), snapshot: null }, true);
+    await wal.save({ hardState: { term: 1, vote: 1, commit: 5 }, entries: [], snapshot: null }, false);
+    await wal.close();
+    const reopened = await Wal.open(dataDir, IDENTITY);
+    expect(reopened.storage.getHardState()).toEqual({ term: 1, vote: 1, commit: 5 });
+    await reopened.close();
   });
 });
