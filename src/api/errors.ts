@@ -30,6 +30,7 @@ const STATUS_BY_CODE: Record<ServerErrorCode, status> = {
   [ServerErrorCode.LeaseTtlTooLarge]: status.OUT_OF_RANGE,
   [ServerErrorCode.NotLeader]: status.FAILED_PRECONDITION,
   [ServerErrorCode.BadLeaderTransferee]: status.FAILED_PRECONDITION,
+  [ServerErrorCode.StoreBehindSnapshot]: status.DATA_LOSS,
 };
 
 export function toGrpcError(error: unknown): Partial<ServiceError> {

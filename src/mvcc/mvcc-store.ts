@@ -168,11 +168,14 @@ export interface MvccStoreOptions {
 
 type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
-const IMAGE_MAGIC = Buffer.from('RKVMVCC1', 'latin1');
+/** Version 2 adds the applied Raft index; version 1 images are still read. */
+const IMAGE_MAGIC = Buffer.from('RKVMVCC2', 'latin1');
+const IMAGE_MAGIC_V1 = Buffer.from('RKVMVCC1', 'latin1');
 const EMPTY = new Uint8Array(0);
 
 /** What an image holds, taken in one synchronous step. */
 interface ImageCapture {
+  readonly appliedIndex: number;
   readonly revision: number;
   readonly compacted: number;
   readonly records: RevisionRecord[];
@@ -621,11 +624,13 @@ export class MvccStore {
   /**
    * Makes everything written since the previous persist durable in one unsynced batch, with the
    * applied Raft index, the revision and the compacted revision. If the process dies first, the
-   * member replays its log from the previous applied index. Persists must not overlap.
+   * member replays its log from the previous applied index. Persists never overlap. With `sync`,
+   * the batch is fsync'd, and with it every earlier one.
    */
-  persist(appliedIndex?: number): Promise<void> {
+  persist(appliedIndex?: number, options: { sync?: boolean } = {}): Promise<void> {
     if (this.failed) return Promise.reject(new MvccWriteFailedError());
     if (appliedIndex !== undefined) this.markApplied(appliedIndex);
+    if (options.sync === true) this.syncNextPersist = true;
     // One write queued behind the running one takes everything pending when it starts.
     if (this.persistQueued !== null) return this.persistQueued;
     const queued = this.persisting.then(() => {
@@ -654,6 +659,8 @@ export class MvccStore {
 
   private persisting: Promise<void> = Promise.resolve();
   private persistQueued: Promise<void> | null = null;
+  /** A persist() asked for a sync; the next batch to start carries it. */
+  private syncNextPersist = false;
 
   /** One batch: the pending records and metadata, and the applied index and revisions, consistent as of now. */
   private async writePending(): Promise<void> {
@@ -661,8 +668,10 @@ export class MvccStore {
     const operations = this.pending;
     this.pending = [];
     operations.push({ type: 'put', key: META_KEY, value: encodeMeta({ appliedIndex: this.applied, revision: this.currentRevision, compactedRevision: this.compacted }) });
+    const sync = this.syncNextPersist;
+    this.syncNextPersist = false;
     try {
-      await this.db.batch(operations, { sync: false });
+      await this.db.batch(operations, { sync });
     } catch (error) {
       this.failed = true;
       throw new MvccWriteFailedError({ cause: error });
@@ -670,7 +679,8 @@ export class MvccStore {
   }
 
   /**
-   * The whole retained state as bytes, for a Raft snapshot. Layout: magic "RKVMVCC1", revision f64,
+   * The whole retained state as bytes, for a Raft snapshot. Layout: magic "RKVMVCC2", the applied
+   * Raft index f64 (version 1, "RKVMVCC1", has none), revision f64,
    * compactedRevision f64, record count u32, per record [length u32][revision 16 bytes][record body
    * as on disk]; meta count u32, per record [name length u32][name utf8][value length u32][value];
    * then a CRC-32 (u32) of everything before it. Records are grouped by key, oldest first.
@@ -703,11 +713,11 @@ export class MvccStore {
     this.index.forEach((keyIndex) => {
       for (const record of keyIndex.records()) records.push(record);
     });
-    return { revision: this.currentRevision, compacted: this.compacted, records, meta: new Map(this.extraMeta) };
+    return { appliedIndex: this.applied, revision: this.currentRevision, compacted: this.compacted, records, meta: new Map(this.extraMeta) };
   }
 
   private startImage(capture: ImageCapture): ByteWriter {
-    return new ByteWriter().bytes(IMAGE_MAGIC).f64(capture.revision).f64(capture.compacted).u32(capture.records.length);
+    return new ByteWriter().bytes(IMAGE_MAGIC).f64(capture.appliedIndex).f64(capture.revision).f64(capture.compacted).u32(capture.records.length);
   }
 
   private encodeImageRecords(writer: ByteWriter, records: readonly RevisionRecord[], start: number, end: number): void {
@@ -730,19 +740,26 @@ export class MvccStore {
   }
 
   /**
-   * Replaces the whole state with an image taken at Raft index `index`; durable on return (one
-   * batch). A damaged image is refused with MvccCorruptError before anything changes.
+   * Replaces the whole state with an image for the Raft snapshot at `index`; durable (synced) on
+   * return, in one batch. The store's applied index becomes the image's own, which may be past
+   * `index`: a leader sends its store as it is when the snapshot goes out, and the entries in
+   * between are skipped when they apply. A damaged image is refused with MvccCorruptError before
+   * anything changes.
    */
   async restore(image: Uint8Array, index: number): Promise<void> {
     assert(this.txn === null, 'restore() inside a write transaction');
     await this.flushed();
     if (image.byteLength > this.limits.imageBytesMax) throw new MvccLimitExceededError('snapshot image size', image.byteLength, this.limits.imageBytesMax);
     const bytes = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
-    if (bytes.byteLength < IMAGE_MAGIC.byteLength + 4 || !bytes.subarray(0, IMAGE_MAGIC.byteLength).equals(IMAGE_MAGIC)) throw new MvccCorruptError('not an mvcc snapshot image');
+    if (bytes.byteLength < IMAGE_MAGIC.byteLength + 4) throw new MvccCorruptError('not an mvcc snapshot image');
+    const magic = bytes.subarray(0, IMAGE_MAGIC.byteLength);
+    if (!magic.equals(IMAGE_MAGIC) && !magic.equals(IMAGE_MAGIC_V1)) throw new MvccCorruptError('not an mvcc snapshot image');
     const body = bytes.subarray(0, bytes.byteLength - 4);
     if (crc32(body) !== bytes.readUInt32BE(bytes.byteLength - 4)) throw new MvccCorruptError('the snapshot image fails its checksum');
     const reader = new ByteReader(body, 'the snapshot image');
     reader.bytes(IMAGE_MAGIC.byteLength);
+    // An image taken before its store recorded any index (a bare store, in tests) counts as `index`.
+    const imageApplied = Math.max(index, magic.equals(IMAGE_MAGIC) ? reader.f64() : 0);
     const revision = reader.f64();
     const compacted = reader.f64();
     const records: RevisionRecord[] = [];
@@ -784,9 +801,9 @@ export class MvccStore {
     this.currentRevision = revision;
     this.compacted = compacted;
     this.extraMeta = meta;
-    this.applied = index;
+    this.applied = imageApplied;
     this.pending = operations;
-    await this.persist(index);
+    await this.persist(undefined, { sync: true });
     for (const observer of this.observers) observer.restored();
   }
 

@@ -26,6 +26,7 @@ export const ServerErrorCode = {
   LeaseTtlTooLarge: 'LEASE_TTL_TOO_LARGE',
   NotLeader: 'NOT_LEADER',
   BadLeaderTransferee: 'BAD_LEADER_TRANSFEREE',
+  StoreBehindSnapshot: 'STORE_BEHIND_SNAPSHOT',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 

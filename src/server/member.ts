@@ -15,7 +15,6 @@ import {
   StateType,
   decodeConfChange,
   type ConfChange,
-  type ConfState,
   type Entry,
   type Ready,
   type Snapshot,
@@ -43,6 +42,7 @@ import { PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { ReadIndexBatcher } from './read-index.js';
+import { MemberSnapshots } from './snapshots.js';
 import { bootstrap, catchUpStoreWithSnapshot, openWal } from './startup.js';
 import { initialMembership, formatId, memberIdFor } from './identity.js';
 import { Membership, type MemberInfo } from './membership.js';
@@ -111,8 +111,6 @@ const SIZE_CHECK_INTERVAL_MS = 1000;
  */
 const STORE_PERSIST_INTERVAL_MS = 100;
 const STORE_PENDING_WRITES_MAX = 10_000;
-/** Entries kept in the log behind a snapshot (etcd's catch-up entries). */
-const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 
 export class RaftMember {
   readonly config: ServerConfig;
@@ -146,6 +144,7 @@ export class RaftMember {
   private readonly failpoints: Failpoints;
   /** The boot-time election tick advance is done (or not wanted). */
   private electionTicksAdvanced: boolean;
+  private readonly snapshots: MemberSnapshots;
 
   private constructor(parts: {
     config: ServerConfig; logger: Logger; memberId: number; clusterId: number; node: RawNode; wal: Wal; store: MvccStore;
@@ -172,6 +171,18 @@ export class RaftMember {
       appliedIndex: () => this.store.appliedIndex,
       schedule: () => this.schedule(),
       timeoutMs: this.requestTimeoutMs,
+    });
+    this.snapshots = new MemberSnapshots({
+      store: this.store,
+      wal: this.wal,
+      logger: this.logger,
+      snapshotCount: this.config.snapshotCount,
+      send: (messages) => this.transport.send(messages),
+      snapshotFailed: (to) => {
+        this.node.reportSnapshot(to, false);
+        this.schedule();
+      },
+      isStopped: () => this.stopped,
     });
   }
 
@@ -320,13 +331,16 @@ export class RaftMember {
   }
 
   private async handleReady(ready: Ready): Promise<void> {
-    this.transport.send(ready.messages);
+    this.snapshots.send(ready.messages);
+    // A snapshot's image goes into the store (synced) before the WAL records the snapshot and
+    // drops the log before it: the WAL keeps no image (src/server/snapshots.ts).
+    if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
     if (ready.hardState !== null || ready.entries.length > 0 || ready.snapshot !== null) {
-      await this.wal.save({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot }, ready.mustSync);
+      const snapshot = ready.snapshot === null ? null : MemberSnapshots.forWal(ready.snapshot);
+      await this.wal.save({ hardState: ready.hardState, entries: ready.entries, snapshot }, ready.mustSync);
     }
     if (this.stopped) return;
-    this.transport.send(ready.messagesAfterPersist);
-    if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
+    this.snapshots.send(ready.messagesAfterPersist);
     const results = this.applyEntries(ready.committedEntries);
     if (ready.committedEntries.length > 0) {
       this.store.markApplied(ready.committedEntries[ready.committedEntries.length - 1].index);
@@ -379,50 +393,11 @@ export class RaftMember {
     this.logger.info({ index: snapshot.metadata.index, revision: this.store.revision }, 'installed snapshot from the leader');
   }
 
-  /**
-   * Every --snapshot-count applied entries, the store's image becomes the WAL's snapshot and the
-   * log before it is dropped, keeping a tail so slightly slow followers catch up from the log.
-   */
+  /** Every --snapshot-count applied entries, once the Raft core has applied as far as the store. */
   private async maybeSnapshot(): Promise<void> {
-    if (this.snapshotImage !== null) {
-      // Encoded in the background; the WAL writes here, between the Ready's own writes.
-      const image = this.snapshotImage;
-      this.snapshotImage = null;
-      await this.recordSnapshot(image);
-      return;
-    }
-    const applied = this.store.appliedIndex;
-    const snapshotIndex = this.wal.storage.firstIndex() - 1;
-    if (this.encodingSnapshot || applied - snapshotIndex < this.config.snapshotCount || this.node.raft.log.applied < applied) return;
-    // Encoding a whole store takes long enough to starve heartbeats; it runs in slices meanwhile.
-    this.encodingSnapshot = true;
-    const confState = this.node.raft.tracker.confState();
-    this.store.imageInSlices().then(
-      (data) => {
-        this.encodingSnapshot = false;
-        this.snapshotImage = { index: applied, confState, data };
-        this.schedule();
-      },
-      (error: unknown) => {
-        this.encodingSnapshot = false;
-        this.logger.error({ err: error, index: applied }, 'could not encode a snapshot image; will try again');
-      },
-    );
+    if (this.node.raft.log.applied < this.store.appliedIndex) return;
+    await this.snapshots.maybeCreate(this.node.raft.tracker.confState());
   }
-
-  private async recordSnapshot({ index, confState, data }: { index: number; confState: ConfState; data: Buffer }): Promise<void> {
-    const snapshotIndex = this.wal.storage.firstIndex() - 1;
-    if (index <= snapshotIndex) return;
-    await this.wal.createSnapshot(index, confState, data);
-    // Keeping more of the log than one snapshot interval buys nothing.
-    const compactTo = index - Math.min(SNAPSHOT_CATCH_UP_ENTRIES, Math.floor(this.config.snapshotCount / 2));
-    if (compactTo > snapshotIndex) await this.wal.compact(compactTo);
-    this.logger.info({ index, compactedTo: Math.max(compactTo, snapshotIndex) }, 'created snapshot');
-  }
-
-  /** A snapshot image being encoded in the background, and one ready for the WAL. */
-  private encodingSnapshot = false;
-  private snapshotImage: { index: number; confState: ConfState; data: Buffer } | null = null;
 
   private applyEntries(entries: readonly Entry[]): Map<number, ApplyResult> {
     const results = new Map<number, ApplyResult>();

@@ -1,6 +1,6 @@
 // Bringing a member's disk state up before its core starts: opening (or refusing) the WAL,
-// learning the cluster id when joining, bootstrapping a new cluster, and repairing a store left
-// behind its WAL snapshot by a crash.
+// learning the cluster id when joining, bootstrapping a new cluster, and checking that the store
+// holds what the WAL's snapshot covers.
 
 import type { Logger } from 'pino';
 import type { Snapshot } from '../raft/index.js';
@@ -13,12 +13,22 @@ import { formatId } from './identity.js';
 import type { Failpoints } from '../failpoints/failpoints.js';
 
 /**
- * The WAL's snapshot is written before the store installs its image; a crash in between leaves the
- * store behind the snapshot, and the log before the snapshot is gone. Install it again from the WAL.
+ * The store must hold at least what the WAL's snapshot covers: the log before it is gone. Current
+ * snapshots carry no image (src/server/snapshots.ts) and the store is synced past them before they
+ * are written, so a store behind one lost synced data, and the member cannot recover by itself.
+ * A snapshot written by an older version carries the image: install it again.
  */
 export async function catchUpStoreWithSnapshot(store: MvccStore, wal: Wal, logger: Logger): Promise<void> {
   const snapshot = wal.storage.snapshot();
-  if (snapshot.metadata.index <= store.appliedIndex || snapshot.data.byteLength === 0) return;
+  // Index 1 is the bootstrap snapshot: the founders' configuration and an empty store.
+  if (snapshot.metadata.index <= Math.max(1, store.appliedIndex)) return;
+  if (snapshot.data.byteLength === 0) {
+    throw new ServerError(
+      ServerErrorCode.StoreBehindSnapshot,
+      `the key-value store has applied index ${store.appliedIndex}, behind the write-ahead log's snapshot at ${snapshot.metadata.index}, ` +
+        'and the log before the snapshot is gone; remove this member and add it again with an empty data dir',
+    );
+  }
   logger.warn({ storeApplied: store.appliedIndex, snapshotIndex: snapshot.metadata.index }, 'store is behind the WAL snapshot; restoring it from the snapshot');
   await store.restore(snapshot.data, snapshot.metadata.index);
 }

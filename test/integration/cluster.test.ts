@@ -142,13 +142,35 @@ describe('snapshots', () => {
     expect(await eventuallyRange(c, lagging)).toBe(200);
     expect(lagging.output).toMatch(/installed snapshot from the leader/);
 
-    // A store that is behind its WAL's snapshot (as after a crash between writing the snapshot and
-    // installing it) is restored from that snapshot on start, not rebuilt from the partial log.
+    // The WAL's snapshots hold no image: the store must cover them. A store that lost its data
+    // (here: deleted) cannot be rebuilt from the partial log, and the member refuses to start
+    // rather than serve a store with holes.
     await c.kill(lagging, 'SIGTERM');
     rmSync(join(lagging.dataDir, 'member', 'kv'), { recursive: true, force: true });
+    const child = c.launch(lagging);
+    const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    expect(exitCode).not.toBe(0);
+    expect(lagging.output).toMatch(/key-value store has applied index 0, behind the write-ahead log's snapshot/);
+  }, 60_000);
+
+  it('sends a snapshot of the store as it is when the follower needs it, past the log\'s snapshot', async () => {
+    cluster = await TestCluster.start(3, ['--snapshot-count=40', '--log-level=info']);
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    const lagging = c.members.find((m) => m !== leader) as MemberProcess;
+    await c.kill(lagging);
+    // 130 puts: the log's snapshot is at a multiple of 40 and the store is past it.
+    for (let i = 0; i < 130; i++) await put(c, leader, `snap/${String(i).padStart(4, '0')}`, `v${i}`);
     c.launch(lagging);
-    const afterRestart = await eventuallyRange(c, lagging);
-    expect(afterRestart).toBe(200);
-    expect(lagging.output).toMatch(/store is behind the WAL snapshot/);
+    for (let i = 130; i < 200; i++) await put(c, leader, `snap/${String(i).padStart(4, '0')}`, `v${i}`);
+    expect(await eventuallyRange(c, lagging)).toBe(200);
+    expect(lagging.output).toMatch(/installed snapshot from the leader/);
+    // The follower's store and history equal the leader's: nothing applied twice, nothing skipped.
+    const hashes = await eventually('every member at the same revision', async () => {
+      const answers = await Promise.all(c.members.map(async (member) => call(c.client(member, 'Maintenance'), 'HashKV', { revision: 0 }, 2000)));
+      if (new Set(answers.map((answer) => Number(answer.header.revision))).size !== 1) throw new Error('revisions differ');
+      return answers;
+    });
+    expect(new Set(hashes.map((answer) => answer.hash)).size).toBe(1);
   }, 60_000);
 });

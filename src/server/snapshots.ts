@@ -1,0 +1,102 @@
+// Raft snapshots without images in the WAL, the way etcd's v3 store works: the key-value store is
+// durable on its own (its own database, with the Raft index it has applied), so a snapshot in the
+// WAL is only a marker — "everything up to here is in the store, the log before it may go". The
+// store's image is built only when a follower needs it (a MsgSnap), from the store as it is then,
+// which is at or past the snapshot's index; the follower skips the entries in between as it
+// applies them, because its restored store says it holds them.
+//
+// What that buys: no whole-store image every --snapshot-count entries (encoding it, fsyncing tens
+// of megabytes into the WAL and holding it in memory), on every member, whether or not any
+// follower ever needs one.
+//
+// The invariant that makes it safe: the store is synced at or past a snapshot's index before the
+// WAL records the snapshot and drops the log before it (see create). A follower's store is
+// restored, synced, before its WAL records the snapshot it came with (see the member's Ready loop).
+
+import type { Logger } from 'pino';
+import { MessageType, type ConfState, type Message, type Snapshot } from '../raft/index.js';
+import type { MvccStore } from '../mvcc/mvcc-store.js';
+import type { Wal } from '../storage/index.js';
+
+/** Entries kept in the log behind a snapshot (etcd's catch-up entries), for slightly slow followers. */
+const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
+const NO_IMAGE = new Uint8Array(0);
+
+export interface SnapshotsContext {
+  readonly store: MvccStore;
+  readonly wal: Wal;
+  readonly logger: Logger;
+  readonly snapshotCount: number;
+  /** Hands messages to the peer transport. */
+  send(messages: readonly Message[]): void;
+  /** Tells the Raft core a snapshot could not be sent, so it probes the follower again. */
+  snapshotFailed(to: number): void;
+  isStopped(): boolean;
+}
+
+export class MemberSnapshots {
+  private readonly context: SnapshotsContext;
+  /** The image being encoded for outgoing MsgSnaps; every MsgSnap asked for meanwhile shares it. */
+  private outgoingImage: Promise<Buffer> | null = null;
+
+  constructor(context: SnapshotsContext) {
+    this.context = context;
+  }
+
+  /** Sends `messages`; each MsgSnap goes once the store's image is encoded into it. */
+  send(messages: readonly Message[]): void {
+    if (!messages.some((message) => message.type === MessageType.Snap)) {
+      this.context.send(messages);
+      return;
+    }
+    this.context.send(messages.filter((message) => message.type !== MessageType.Snap));
+    for (const message of messages) if (message.type === MessageType.Snap) this.sendWithImage(message);
+  }
+
+  private sendWithImage(message: Message): void {
+    const { store, logger } = this.context;
+    if (this.outgoingImage === null) {
+      // Encoded in slices: a whole store takes long enough to starve heartbeats.
+      const encoding = store.imageInSlices();
+      this.outgoingImage = encoding;
+      const forget = (): void => {
+        if (this.outgoingImage === encoding) this.outgoingImage = null;
+      };
+      encoding.then(forget, forget);
+    }
+    this.outgoingImage.then(
+      (data) => {
+        if (this.context.isStopped() || message.snapshot === null || message.snapshot === undefined) return;
+        this.context.send([{ ...message, snapshot: { ...message.snapshot, data } }]);
+      },
+      (error: unknown) => {
+        logger.error({ err: error, to: message.to }, 'could not encode the store image for a snapshot');
+        this.context.snapshotFailed(message.to);
+      },
+    );
+  }
+
+  /** The snapshot as the WAL records it: the image (if any) lives in the store. */
+  static forWal(snapshot: Snapshot): Snapshot {
+    return snapshot.data.byteLength === 0 ? snapshot : { metadata: snapshot.metadata, data: NO_IMAGE };
+  }
+
+  /**
+   * Every --snapshot-count applied entries: syncs the store, records a snapshot at its applied
+   * index in the WAL, and drops the log before it but a tail. `confState` is the configuration as
+   * of that index; the caller makes sure the Raft core has applied that far.
+   */
+  async maybeCreate(confState: ConfState): Promise<void> {
+    const { store, wal, logger, snapshotCount } = this.context;
+    const index = store.appliedIndex;
+    const snapshotIndex = wal.storage.firstIndex() - 1;
+    if (index - snapshotIndex < snapshotCount) return;
+    // The WAL may drop entries only once the store holds them on disk.
+    await store.persist(undefined, { sync: true });
+    await wal.createSnapshot(index, confState, NO_IMAGE);
+    // Keeping more of the log than one snapshot interval buys nothing.
+    const compactTo = index - Math.min(SNAPSHOT_CATCH_UP_ENTRIES, Math.floor(snapshotCount / 2));
+    if (compactTo > snapshotIndex) await wal.compact(compactTo);
+    logger.info({ index, compactedTo: Math.max(compactTo, snapshotIndex) }, 'created snapshot');
+  }
+}
