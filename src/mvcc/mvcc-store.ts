@@ -671,7 +671,14 @@ export class MvccStore {
     const sync = this.syncNextPersist;
     this.syncNextPersist = false;
     try {
-      await this.db.batch(operations, { sync });
+      // A chained batch: classic-level's array form normalises and copies every operation in
+      // JavaScript first, which costs about three times as much per operation.
+      const batch = this.db.batch();
+      for (const op of operations) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+      await batch.write({ sync });
     } catch (error) {
       this.failed = true;
       throw new MvccWriteFailedError({ cause: error });

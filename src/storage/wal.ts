@@ -176,7 +176,14 @@ export class Wal {
   private async write(operation: string, operations: Operation[], sync: boolean, apply: () => void): Promise<void> {
     this.busyWith = operation;
     try {
-      await this.db.batch(operations, { sync });
+      // A chained batch: classic-level's array form normalises and copies every operation in
+      // JavaScript first, which costs about three times as much per operation.
+      const batch = this.db.batch();
+      for (const op of operations) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+      await batch.write({ sync });
     } catch (error) {
       this.failure = error;
       this.logger.warn({ dir: this.dir, operation, err: error }, 'a write to the write-ahead log failed; the log refuses further writes');
