@@ -45,6 +45,7 @@ export function serverOptions(settings: TransportSettings): ServerOptions {
     'grpc.max_receive_message_length': settings.frameBytesMax,
     'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
-    'grpc.enable_channelz': 0,
+    // channelz stays on here: with it off, grpc-js (1.14) stops tracking connections, and
+    // forceShutdown() leaves them open.
   };
 }
