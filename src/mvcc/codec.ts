@@ -12,6 +12,7 @@
 // Numbers are doubles as in the old store: every revision and version is an integer below 2^53, and
 // a lease id round-trips exactly whatever JS number the member hands in.
 
+import { keepBytes } from './arena.js';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { MvccCorruptError } from './errors.js';
 import { REVISION_BYTES, readRevision, writeRevision, type Revision } from './revision.js';
@@ -103,8 +104,8 @@ export function decodeRecord(revision: Revision, bytes: Buffer): RevisionRecord 
   const keyLength = bytes.readUInt32BE(37);
   if (RECORD_HEADER + keyLength > bytes.byteLength) throw new MvccCorruptError(`record ${revision.main}.${revision.sub} has a bad key length`);
   const kv: KeyValue = {
-    key: Buffer.from(bytes.subarray(RECORD_HEADER, RECORD_HEADER + keyLength)),
-    value: Buffer.from(bytes.subarray(RECORD_HEADER + keyLength)),
+    key: keepBytes(bytes.subarray(RECORD_HEADER, RECORD_HEADER + keyLength)),
+    value: keepBytes(bytes.subarray(RECORD_HEADER + keyLength)),
     createRevision: bytes.readDoubleBE(5),
     modRevision: bytes.readDoubleBE(13),
     version: bytes.readDoubleBE(21),

@@ -26,6 +26,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import BTreeModule from 'sorted-btree';
+import { keepBytes } from './arena.js';
 import {
   ByteReader,
   ByteWriter,
@@ -443,14 +444,14 @@ export class MvccStore {
     let keyIndex = this.index.get(name);
     this.touch(txn, name, keyIndex);
     if (keyIndex === undefined) {
-      keyIndex = new KeyIndex(Buffer.from(key));
+      keyIndex = new KeyIndex(keepBytes(key));
       this.index.set(name, keyIndex);
     }
     const previous = keyIndex.latest();
     const revision: Revision = { main: txn.main, sub: txn.sub++ };
     const kv: KeyValue = {
       key: keyIndex.key,
-      value: Buffer.from(value),
+      value: keepBytes(value),
       lease,
       createRevision: previous?.createRevision ?? txn.main,
       modRevision: txn.main,
