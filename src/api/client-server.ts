@@ -7,6 +7,7 @@ import type { RaftMember } from '../server/member.js';
 import { clusterService, kvService, maintenanceService } from './handlers.js';
 import { LeaderMonitor } from './leader-monitor.js';
 import { leaseService } from './lease-service.js';
+import { WatchResponseEncoder, acceptPreEncodedWatchResponses } from './watch-encoding.js';
 import { watchService } from './watch-stream.js';
 import { services } from './protos.js';
 
@@ -30,7 +31,8 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
   server.addService(services.KV.service, kvService(member));
   server.addService(services.Cluster.service, clusterService(member));
   server.addService(services.Maintenance.service, maintenanceService(member));
-  server.addService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor }));
+  const encoder = new WatchResponseEncoder(acceptPreEncodedWatchResponses(services.Watch.service));
+  server.addService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor, encoder }));
   server.addService(services.Lease.service, leaseService(member, leaderMonitor));
   for (const url of urls) {
     const { hostname, port } = new URL(url);

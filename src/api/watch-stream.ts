@@ -11,7 +11,8 @@ import { status, type ServerDuplexStream, type UntypedServiceImplementation } fr
 import type { Event } from '../mvcc/mvcc-store.js';
 import type { Watcher, WatchReceiver } from '../mvcc/watch-hub.js';
 import type { RaftMember } from '../server/member.js';
-import { header, keyValue } from './handlers.js';
+import { header } from './handlers.js';
+import type { WatchResponseEncoder } from './watch-encoding.js';
 import { LeaderMonitor } from './leader-monitor.js';
 
 /** etcd's cancel reason for a watch from a compacted revision (clients match on it). */
@@ -27,6 +28,8 @@ export interface WatchServiceOptions {
   /** How often watchers that asked for progress_notify get one (etcd: 10 minutes). */
   readonly progressNotifyIntervalMs: number;
   readonly leaderMonitor: LeaderMonitor;
+  /** Shared by every stream of the member, so each event is encoded once (watch-encoding.ts). */
+  readonly encoder: WatchResponseEncoder;
 }
 
 interface WatcherEntry {
@@ -154,8 +157,7 @@ class WatchStream implements WatchReceiver {
     if (this.blocked || this.closed) return false;
     const entry = this.byWatcher.get(watcher);
     if (entry === undefined) return false;
-    const base = this.member.header();
-    this.send({ header: header({ ...base, revision }), watch_id: entry.id, events: events.map((event) => eventMessage(event, entry.prevKv)) });
+    this.send(this.options.encoder.response({ ...this.member.header(), revision }, entry.id, events, entry.prevKv));
     return true;
   }
 
@@ -204,8 +206,3 @@ class WatchStream implements WatchReceiver {
   }
 }
 
-function eventMessage(event: Event, withPrevKv: boolean): object {
-  const message: { type: number; kv: object; prev_kv?: object } = { type: event.type === 'put' ? 0 : 1, kv: keyValue(event.kv) };
-  if (withPrevKv && event.prevKv !== undefined) message.prev_kv = keyValue(event.prevKv);
-  return message;
-}
