@@ -5,7 +5,10 @@
 // time in a fan-out. Protobuf lets a message be the concatenation of its fields' encodings, in any
 // order, a repeated field once per element, so a response is built from pieces: the header (the
 // same for every watcher of the revision), the watch_id, and each event's `events` field, encoded
-// once per event and prev_kv choice and shared by every watcher that gets it.
+// once per event and prev_kv choice and shared by every watcher that gets it. A watcher that
+// catches up from history gets new Event objects for the same changes, so the cache is keyed by
+// what identifies a change (type, key, mod revision), and holds the most recent
+// EVENT_ENCODINGS_MAX of them.
 //
 // The Watch service's response serializer passes such a Buffer through unchanged (see
 // acceptPreEncodedWatchResponses); everything else it encodes as before.
@@ -16,6 +19,9 @@ import { header, keyValue } from './handlers.js';
 import type { ResponseHeader } from '../server/member.js';
 
 type Serialize = (value: object) => Buffer;
+
+/** Encoded events kept for reuse: enough for every watcher's catch-up of a few busy revisions. */
+const EVENT_ENCODINGS_MAX = 4096;
 
 const plainEncoders = new WeakMap<object, Serialize>();
 
@@ -34,8 +40,8 @@ export function acceptPreEncodedWatchResponses(service: ServiceDefinition): Seri
 
 export class WatchResponseEncoder {
   private readonly encode: Serialize;
-  /** Each event's `events` field, with prev_kv [0] and without [1]; gone with the event. */
-  private readonly eventFields = new WeakMap<Event, Array<Buffer | undefined>>();
+  /** Each event's `events` field by change and prev_kv choice, oldest first (Map order). */
+  private readonly eventFields = new Map<string, Buffer>();
   private lastHeader: { key: string; bytes: Buffer } | null = null;
 
   constructor(encode: Serialize) {
@@ -58,16 +64,14 @@ export class WatchResponseEncoder {
   }
 
   private eventField(event: Event, withPrevKv: boolean): Buffer {
-    let fields = this.eventFields.get(event);
-    if (fields === undefined) {
-      fields = [undefined, undefined];
-      this.eventFields.set(event, fields);
-    }
-    const slot = withPrevKv ? 0 : 1;
-    let bytes = fields[slot];
+    // One key is written at most once per revision, so (type, revision, key) names the change.
+    const { kv } = event;
+    const name = `${event.type === 'put' ? 'p' : 'd'}${withPrevKv ? '+' : '-'}${kv.modRevision}/${Buffer.from(kv.key.buffer, kv.key.byteOffset, kv.key.byteLength).toString('latin1')}`;
+    let bytes = this.eventFields.get(name);
     if (bytes === undefined) {
       bytes = this.encode({ events: [eventMessage(event, withPrevKv)] });
-      fields[slot] = bytes;
+      if (this.eventFields.size >= EVENT_ENCODINGS_MAX) this.eventFields.delete(this.eventFields.keys().next().value as string);
+      this.eventFields.set(name, bytes);
     }
     return bytes;
   }

@@ -32,6 +32,19 @@ describe('WatchResponseEncoder', () => {
     expect(second.events).toEqual(first.events);
   });
 
+  it('encodes a change once, even when a catch-up hands it over as a new Event object', () => {
+    let encodedEvents = 0;
+    const encoder = new WatchResponseEncoder((value) => {
+      if ('events' in value) encodedEvents++;
+      return plain(value);
+    });
+    encoder.response(responseHeader, 1, [put, del], true);
+    encoder.response(responseHeader, 2, [{ ...put }, { ...del }], true);
+    expect(encodedEvents).toBe(2);
+    encoder.response(responseHeader, 3, [put], false); // without prev_kv: another encoding
+    expect(encodedEvents).toBe(3);
+  });
+
   it('leaves the service encoding objects as before, and passes pre-encoded bytes through', () => {
     const bytes = Buffer.from([1, 2, 3]);
     expect(method.responseSerialize(bytes)).toBe(bytes);
