@@ -1,6 +1,10 @@
-// Linearizable reads on a member. Every read that arrives in one event-loop turn shares one
-// ReadIndex request to the core; when its ReadState comes back, the reads wait until the store
-// has applied up to the read index, then proceed against local state.
+// Linearizable reads on a member. Reads share ReadIndex requests to the core, one in flight at a
+// time as etcd's read loop does: every read that arrives while a request is out waits for the
+// next one, so a busy member sends one round of heartbeats per round trip, not one per
+// event-loop turn. When a request's ReadState comes back, its reads wait until the store has
+// applied up to the read index, then proceed against local state. A request unanswered after
+// READ_INDEX_RETRY_MS (the leader changed and dropped it, say) is asked again with its reads
+// and the newer ones, as etcd retries; each read still fails at its own deadline.
 
 import { ProposalDroppedError } from '../raft/index.js';
 import { ServerError, ServerErrorCode } from './errors.js';
@@ -8,7 +12,12 @@ import { ServerError, ServerErrorCode } from './errors.js';
 interface PendingRead {
   resolve(): void;
   reject(error: Error): void;
+  /** When the read times out (performance.now() milliseconds). */
+  readonly deadline: number;
 }
+
+/** An unanswered ReadIndex request is asked again after this long (etcd: 500 ms). */
+const READ_INDEX_RETRY_MS = 500;
 
 export interface ReadIndexDeps {
   /** Hands a read request with `context` to the core; throws ProposalDroppedError without a leader. */
@@ -25,6 +34,8 @@ export class ReadIndexBatcher {
   private toSend: PendingRead[] = [];
   private readonly inFlight = new Map<string, PendingRead[]>();
   private inFlightCount = 0;
+  /** The request out now, if any, and when it went. */
+  private current: { key: string; sentAt: number } | null = null;
   private awaitingApply: Array<{ index: number; resolve(): void }> = [];
   private nextContext = 1;
   /** Reads waiting at any stage; beyond it new reads are refused. */
@@ -40,15 +51,22 @@ export class ReadIndexBatcher {
       return Promise.reject(new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests'));
     }
     return new Promise<void>((resolve, reject) => {
-      this.toSend.push({ resolve, reject });
+      this.toSend.push({ resolve, reject, deadline: performance.now() + this.deps.timeoutMs });
       this.deps.schedule();
     });
   }
 
-  /** Sends everything that arrived since the last flush as one ReadIndex request. */
+  /**
+   * Sends everything that arrived since the last request as one ReadIndex request, unless one is
+   * out and not yet due for a retry (its answer calls schedule() again).
+   */
   flush(): void {
     if (this.toSend.length === 0) return;
-    const batch = this.toSend;
+    const now = performance.now();
+    if (this.current !== null && now - this.current.sentAt < READ_INDEX_RETRY_MS) return;
+    // Due for a retry: its reads go again with the new ones.
+    const stale = this.current === null ? [] : (this.take(this.current.key) ?? []);
+    const batch = [...stale, ...this.toSend];
     this.toSend = [];
     const context = Buffer.alloc(8);
     context.writeDoubleBE(this.nextContext++);
@@ -62,12 +80,25 @@ export class ReadIndexBatcher {
     const key = context.toString('hex');
     this.inFlight.set(key, batch);
     this.inFlightCount += batch.length;
-    setTimeout(() => this.expire(key), this.deps.timeoutMs).unref();
+    this.current = { key, sentAt: now };
+    setTimeout(() => this.retryOrExpire(key), READ_INDEX_RETRY_MS).unref();
   }
 
-  private expire(key: string): void {
+  /** The request `key` is still unanswered: its late reads fail, the others go again. */
+  private retryOrExpire(key: string): void {
     const batch = this.take(key);
-    for (const read of batch ?? []) read.reject(new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out'));
+    if (batch === undefined) return;
+    const now = performance.now();
+    const timedOut = new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out');
+    const alive = batch.filter((read) => {
+      if (read.deadline > now) return true;
+      read.reject(timedOut);
+      return false;
+    });
+    if (this.current?.key === key) this.current = null;
+    if (alive.length === 0) return;
+    this.toSend = [...alive, ...this.toSend];
+    this.deps.schedule();
   }
 
   private take(key: string): PendingRead[] | undefined {
@@ -80,8 +111,14 @@ export class ReadIndexBatcher {
 
   /** The core confirmed the read point for the batch sent with `context`. */
   confirmed(index: number, context: Uint8Array): void {
-    const batch = this.take(Buffer.from(context).toString('hex'));
+    const key = Buffer.from(context).toString('hex');
+    const batch = this.take(key);
     for (const read of batch ?? []) this.awaitingApply.push({ index, resolve: read.resolve });
+    if (this.current?.key === key) {
+      this.current = null;
+      // The reads that waited for this answer go now.
+      if (this.toSend.length > 0) this.deps.schedule();
+    }
     this.releaseApplied();
   }
 
