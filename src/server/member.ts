@@ -183,6 +183,7 @@ export class RaftMember {
         this.schedule();
       },
       isStopped: () => this.stopped,
+      onSynced: () => this.schedule(),
     });
   }
 

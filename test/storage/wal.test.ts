@@ -3,7 +3,8 @@ import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvariantViolatedError, MemoryStorage, type Snapshot } from '../../src/raft/index.js';
 import { MAX_ENTRY_BYTES, Wal, WalLimitExceededError, WalLockedError } from '../../src/storage/index.js';
-import { IDENTITY, captureLogger, entries, entry, tempDataDir, view } from './helpers.js';
+import { IDENTITY, captureLogger, entries, entry, tempDataDir, view, walDir } from './helpers.js';
+import { ClassicLevel } from 'classic-level';
 
 const SNAPSHOT_AT_5: Snapshot = {
   metadata: { index: 5, term: 2, confState: { voters: [1, 2, 3], learners: [4] } },
@@ -217,6 +218,24 @@ describe('Wal commit index held back', () => {
     await wal.close();
     const reopened = await Wal.open(dataDir, IDENTITY);
     expect(reopened.storage.getHardState()).toEqual({ term: 1, vote: 1, commit: 5 });
+    await reopened.close();
+  });
+});
+
+describe('Wal compaction on disk', () => {
+  it('deletes the compacted entries from the database, not only from memory', async () => {
+    const dataDir = tempDataDir();
+    const wal = await Wal.open(dataDir, IDENTITY);
+    await wal.save({ hardState: { term: 1, vote: 1, commit: 100 }, entries: entries(1, 100, 1), snapshot: null }, true);
+    await wal.createSnapshot(80, { voters: [1], learners: [] }, new Uint8Array(0));
+    await wal.compact(80);
+    await wal.close();
+    const db = new ClassicLevel<Buffer, Buffer>(walDir(dataDir), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const entryKeys = (await db.keys({ gte: Buffer.from('e'), lt: Buffer.from('f') }).all()).length;
+    await db.close();
+    expect(entryKeys).toBe(20);
+    const reopened = await Wal.open(dataDir, IDENTITY);
+    expect([reopened.storage.firstIndex(), reopened.storage.lastIndex()]).toEqual([81, 100]);
     await reopened.close();
   });
 });
