@@ -34,8 +34,8 @@ export class ReadIndexBatcher {
   private toSend: PendingRead[] = [];
   private readonly inFlight = new Map<string, PendingRead[]>();
   private inFlightCount = 0;
-  /** The request out now, if any, and when it went. */
-  private current: { key: string; sentAt: number } | null = null;
+  /** The context key of the request out now, if any. */
+  private current: string | null = null;
   private awaitingApply: Array<{ index: number; resolve(): void }> = [];
   private nextContext = 1;
   /** Reads waiting at any stage; beyond it new reads are refused. */
@@ -58,15 +58,11 @@ export class ReadIndexBatcher {
 
   /**
    * Sends everything that arrived since the last request as one ReadIndex request, unless one is
-   * out and not yet due for a retry (its answer calls schedule() again).
+   * out: its answer, or its retry timer, calls schedule() again.
    */
   flush(): void {
-    if (this.toSend.length === 0) return;
-    const now = performance.now();
-    if (this.current !== null && now - this.current.sentAt < READ_INDEX_RETRY_MS) return;
-    // Due for a retry: its reads go again with the new ones.
-    const stale = this.current === null ? [] : (this.take(this.current.key) ?? []);
-    const batch = [...stale, ...this.toSend];
+    if (this.toSend.length === 0 || this.current !== null) return;
+    const batch = this.toSend;
     this.toSend = [];
     const context = Buffer.alloc(8);
     context.writeDoubleBE(this.nextContext++);
@@ -80,7 +76,7 @@ export class ReadIndexBatcher {
     const key = context.toString('hex');
     this.inFlight.set(key, batch);
     this.inFlightCount += batch.length;
-    this.current = { key, sentAt: now };
+    this.current = key;
     setTimeout(() => this.retryOrExpire(key), READ_INDEX_RETRY_MS).unref();
   }
 
@@ -95,10 +91,10 @@ export class ReadIndexBatcher {
       read.reject(timedOut);
       return false;
     });
-    if (this.current?.key === key) this.current = null;
-    if (alive.length === 0) return;
+    if (this.current === key) this.current = null;
     this.toSend = [...alive, ...this.toSend];
-    this.deps.schedule();
+    // The reads that waited behind this request go now, with those still in time.
+    if (this.toSend.length > 0) this.deps.schedule();
   }
 
   private take(key: string): PendingRead[] | undefined {
@@ -114,7 +110,7 @@ export class ReadIndexBatcher {
     const key = Buffer.from(context).toString('hex');
     const batch = this.take(key);
     for (const read of batch ?? []) this.awaitingApply.push({ index, resolve: read.resolve });
-    if (this.current?.key === key) {
+    if (this.current === key) {
       this.current = null;
       // The reads that waited for this answer go now.
       if (this.toSend.length > 0) this.deps.schedule();
