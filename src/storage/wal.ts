@@ -87,13 +87,13 @@ export class Wal {
       // member that forgets it after a crash learns it again (etcd-io/raft's MustSync says the
       // same). It rides along with the next write that happens anyway, which saves a trip
       // through the database's thread per committed batch on every member.
-      this.storage.setHardState(batch.hardState!);
-      this.unwrittenHardState = batch.hardState;
+      const hardState = batch.hardState!;
+      assert(hardState.commit <= this.storage.lastIndex(), () => `hard state commits ${hardState.commit}, beyond the last entry ${this.storage.lastIndex()}`);
+      this.storage.setHardState(hardState);
+      this.unwrittenHardState = hardState;
       return;
     }
-    const unwritten = this.unwrittenHardState;
-    const plan = planSave(this.storage, batch.hardState === null && unwritten !== null ? { ...batch, hardState: unwritten } : batch);
-    this.unwrittenHardState = null;
+    const plan = planSave(this.storage, batch);
     if (plan.operations.length === 0) return;
     const delayMs = this.failpoints.number(Failpoint.WalSaveDelayMs);
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -124,9 +124,9 @@ export class Wal {
     checkSnapshotBytes(data);
     assert(index <= this.storage.lastIndex(), () => `snapshot ${index} is beyond the last index ${this.storage.lastIndex()}`);
     const snapshot: Snapshot = { metadata: { index, term: this.storage.term(index), confState }, data };
-    // Synced so that it is on disk before any compaction that relies on it.
-    // The held-back commit goes too: a log whose snapshot is beyond its commit point would not open.
-    await this.write('createSnapshot', [put(SNAPSHOT_KEY, encodeSnapshotRecord(snapshot)), ...this.takeUnwrittenHardState()], true, () => {
+    // Synced so that it is on disk before any compaction that relies on it. (write() adds the
+    // held-back commit: a log whose snapshot is beyond its commit point would not open.)
+    await this.write('createSnapshot', [put(SNAPSHOT_KEY, encodeSnapshotRecord(snapshot))], true, () => {
       this.storage.createSnapshot(index, confState, data);
     });
     return snapshot;
@@ -144,31 +144,21 @@ export class Wal {
     // The entries go by LevelDB's own range delete, on its thread: building thousands of deletes
     // here took 10-15 ms of this thread. The open reads only entries after the log start, so a
     // crash before this finishes leaves harmless garbage below it.
-    this.busyWith = 'compact';
-    try {
-      await this.db.clear({ gte: entryKey(first), lte: entryKey(index) });
-    } catch (error) {
-      this.logger.warn({ dir: this.dir, err: error, from: first, to: index }, 'could not delete compacted entries; they stay on disk, unread');
-    } finally {
-      this.busyWith = null;
-    }
+    await this.exclusively('compact', () =>
+      this.db.clear({ gte: entryKey(first), lte: entryKey(index) }).catch((error: unknown) => {
+        this.logger.warn({ dir: this.dir, err: error, from: first, to: index }, 'could not delete compacted entries; they stay on disk, unread');
+      }),
+    );
   }
 
   /** Closes the database. Waits for nothing: the caller lets its last save finish first. */
   async close(): Promise<void> {
     if (this.closed) return;
     assert(this.busyWith === null, () => `closing the write-ahead log during ${this.busyWith}`);
-    const unwritten = this.takeUnwrittenHardState();
-    if (unwritten.length > 0 && this.failure === null) await this.write('close', unwritten, true, () => {});
+    // write() adds the held-back hard state, if any.
+    if (this.unwrittenHardState !== null && this.failure === null) await this.write('close', [], true, () => {});
     this.closed = true;
     await this.db.close();
-  }
-
-  /** The held-back hard state as a write operation, once (none when nothing is held back). */
-  private takeUnwrittenHardState(): Operation[] {
-    const hardState = this.unwrittenHardState;
-    this.unwrittenHardState = null;
-    return hardState === null ? [] : [put(HARD_STATE_KEY, encodeHardStateRecord(hardState))];
   }
 
   private checkUsable(operation: string): void {
@@ -179,27 +169,40 @@ export class Wal {
 
   /**
    * The one place that writes: one batch per call, then `apply` to the in-memory log. The operation
-   * counts as in flight until `apply` ran, so no other write is planned against a stale copy.
+   * counts as in flight until `apply` ran, so no other write is planned against a stale copy. A
+   * held-back hard state goes first in every batch, so one the batch carries itself overrides it.
    */
   private async write(operation: string, operations: Operation[], sync: boolean, apply: () => void): Promise<void> {
+    const held = this.unwrittenHardState;
+    this.unwrittenHardState = null;
+    const all = held === null ? operations : [put(HARD_STATE_KEY, encodeHardStateRecord(held)), ...operations];
+    await this.exclusively(operation, async () => {
+      try {
+        // A chained batch: classic-level's array form normalises and copies every operation in
+        // JavaScript first, which costs about three times as much per operation.
+        const batch = this.db.batch();
+        for (const op of all) {
+          if (op.type === 'put') batch.put(op.key, op.value);
+          else batch.del(op.key);
+        }
+        await batch.write({ sync });
+      } catch (error) {
+        this.failure = error;
+        this.logger.warn({ dir: this.dir, operation, err: error }, 'a write to the write-ahead log failed; the log refuses further writes');
+        throw error;
+      }
+    });
+    apply();
+  }
+
+  /** Runs `work` as the one operation in flight (see checkUsable). */
+  private async exclusively(operation: string, work: () => Promise<void>): Promise<void> {
     this.busyWith = operation;
     try {
-      // A chained batch: classic-level's array form normalises and copies every operation in
-      // JavaScript first, which costs about three times as much per operation.
-      const batch = this.db.batch();
-      for (const op of operations) {
-        if (op.type === 'put') batch.put(op.key, op.value);
-        else batch.del(op.key);
-      }
-      await batch.write({ sync });
-    } catch (error) {
-      this.failure = error;
-      this.logger.warn({ dir: this.dir, operation, err: error }, 'a write to the write-ahead log failed; the log refuses further writes');
-      throw error;
+      await work();
     } finally {
       this.busyWith = null;
     }
-    apply();
   }
 }
 
