@@ -397,7 +397,7 @@ export class RaftMember {
   /** Every --snapshot-count applied entries, once the Raft core has applied as far as the store. */
   private async maybeSnapshot(): Promise<void> {
     if (this.node.raft.log.applied < this.store.appliedIndex) return;
-    await this.snapshots.maybeCreate(this.node.raft.tracker.confState());
+    await this.snapshots.maybeCreate(() => this.node.raft.tracker.confState());
   }
 
   private applyEntries(entries: readonly Entry[]): Map<number, ApplyResult> {

@@ -92,10 +92,10 @@ export class MemberSnapshots {
    * it was synced at in the WAL, and drops the log before it but a tail. The sync runs in the
    * background (it took 10-40 ms under load, a stall for every client of this member); the WAL's
    * part waits for a later call, between Readies, because WAL writes must not overlap. `confState`
-   * is the configuration as of the store's applied index; the caller makes sure the Raft core has
-   * applied that far.
+   * gives the configuration as of the store's applied index (asked only when a snapshot is due);
+   * the caller makes sure the Raft core has applied that far.
    */
-  async maybeCreate(confState: ConfState): Promise<void> {
+  async maybeCreate(confState: () => ConfState): Promise<void> {
     const { store, wal, snapshotCount } = this.context;
     if (this.synced !== null) {
       const synced = this.synced;
@@ -107,10 +107,11 @@ export class MemberSnapshots {
     if (this.syncing || index - (wal.storage.firstIndex() - 1) < snapshotCount) return;
     // The WAL may drop entries only once the store holds them on disk.
     this.syncing = true;
+    const configuration = confState();
     store.persist(undefined, { sync: true }).then(
       () => {
         this.syncing = false;
-        this.synced = { index, confState };
+        this.synced = { index, confState: configuration };
         this.context.onSynced();
       },
       (error: unknown) => {
