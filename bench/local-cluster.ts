@@ -3,12 +3,13 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BenchClient, type StatusResponse } from './client.js';
 import { RAFTKV_BIN } from './paths.js';
 import { removeDirectory, trackChild } from './processes.js';
 import { pollUntil, sleep, withTimeout } from './time.js';
+// Shared with the test harnesses: member ports that stay free between a kill and a restart.
+import { stablePort } from '../test/support/ports.js';
 
 export type SystemName = 'etcd' | 'raftkv';
 
@@ -48,26 +49,6 @@ export interface Member {
   lastExit: string | null;
 }
 
-/**
- * A free port below Linux's ephemeral range (32768+): no outbound connection can take it while its
- * member is down between a kill and a restart (a port from listen(0) can be).
- */
-export async function freePort(taken: Set<number> = new Set()): Promise<number> {
-  for (;;) {
-    const port = 10_000 + Math.floor(Math.random() * 22_000);
-    if (taken.has(port)) continue;
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.unref();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) {
-      taken.add(port);
-      return port;
-    }
-  }
-}
 
 const KILL_WAIT_MS = 10_000;
 
@@ -94,8 +75,8 @@ export class LocalCluster {
       const name = `${system.name}-${i}`;
       members.push({
         name,
-        clientPort: await freePort(taken),
-        peerPort: await freePort(taken),
+        clientPort: await stablePort(taken),
+        peerPort: await stablePort(taken),
         dataDir: join(directory, `${name}.data`),
         logFile: join(directory, `${name}.log`),
         process: null,
