@@ -391,7 +391,7 @@ export class RaftMember {
     this.membership.reload();
     this.alarms.reload();
     this.syncTransportPeers();
-    this.logger.info({ index: snapshot.metadata.index, revision: this.store.revision }, 'installed snapshot from the leader');
+    this.logger.info({ index: snapshot.metadata.index, appliedIndex: this.store.appliedIndex, revision: this.store.revision }, 'installed snapshot from the leader');
   }
 
   /** Every --snapshot-count applied entries, once the Raft core has applied as far as the store. */
