@@ -43,7 +43,7 @@ import type { ServerConfig } from './config.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { MemberSnapshots } from './snapshots.js';
-import { bootstrap, catchUpStoreWithSnapshot, openWal } from './startup.js';
+import { bootstrap, checkStoreCoversSnapshot, openWal } from './startup.js';
 import { initialMembership, formatId, memberIdFor } from './identity.js';
 import { Membership, type MemberInfo } from './membership.js';
 import {
@@ -196,7 +196,7 @@ export class RaftMember {
     const wal = await openWal(config, initial.clusterId, self.id, logger, failpoints);
     const clusterId = wal.identity.clusterId;
     const store = await MvccStore.open(join(config.dataDir, 'member', 'kv'));
-    await catchUpStoreWithSnapshot(store, wal, logger);
+    await checkStoreCoversSnapshot(store, wal, logger);
     const membership = await Membership.load(store, members);
     const leases = new MemberLeases(store, new Lessor(Math.ceil((1.5 * config.electionTimeoutMs) / 1000)), monotonicNow);
     const watchHub = new WatchHub(store);

@@ -18,7 +18,7 @@ import type { Failpoints } from '../failpoints/failpoints.js';
  * are written, so a store behind one lost synced data, and the member cannot recover by itself.
  * A snapshot written by an older version carries the image: install it again.
  */
-export async function catchUpStoreWithSnapshot(store: MvccStore, wal: Wal, logger: Logger): Promise<void> {
+export async function checkStoreCoversSnapshot(store: MvccStore, wal: Wal, logger: Logger): Promise<void> {
   const snapshot = wal.storage.snapshot();
   // Index 1 is the bootstrap snapshot: the founders' configuration and an empty store.
   if (snapshot.metadata.index <= Math.max(1, store.appliedIndex)) return;
