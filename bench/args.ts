@@ -40,3 +40,17 @@ export function positiveNumber(args: ParsedArgs, name: string): number | undefin
   if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${name} must be a positive number, got "${text}"`);
   return value;
 }
+
+export function nonNegativeNumber(args: ParsedArgs, name: string): number | undefined {
+  const text = args.values.get(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${name} must be a number ≥ 0, got "${text}"`);
+  return value;
+}
+
+/** A `--name s` option in seconds (≥ 0), as milliseconds. */
+export function secondsAsMs(args: ParsedArgs, name: string): number | undefined {
+  const seconds = nonNegativeNumber(args, name);
+  return seconds === undefined ? undefined : seconds * 1000;
+}

@@ -5,20 +5,21 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, positiveNumber, UsageError } from './args.js';
+import { parseArgs, positiveNumber, secondsAsMs, UsageError } from './args.js';
 import { BenchClient } from './client.js';
 import { ensureEtcd } from './etcd-binary.js';
 import { formatNumber } from './format.js';
 import { etcdSystem, raftkvSystem, type System } from './local-cluster.js';
 import { runOnLocalClusters } from './local-run.js';
 import { runMain, trackDirectory } from './processes.js';
+import { primeCluster } from './prime.js';
 import { createProgress } from './progress.js';
 import { runWorkload } from './run-workload.js';
 import { benchOptions, isMetricError, type MetricOutcomes, type Workload } from './workload.js';
 import { findWorkload, WORKLOADS } from './workloads/index.js';
 
-const USAGE = `usage: npm run bench -- <workload> --endpoints host:port,... [--duration s] [--quick] [--json]
-       npm run bench -- <workload> --system etcd|raftkv [--duration s] [--quick] [--json]
+const USAGE = `usage: npm run bench -- <workload> --endpoints host:port,... [--duration s] [--prime s] [--quick] [--json]
+       npm run bench -- <workload> --system etcd|raftkv [--duration s] [--prime s] [--quick] [--json]
 
 workloads:
 ${WORKLOADS.map((w) => `  ${w.name.padEnd(16)}${w.description}${w.needs === 'endpoints' ? '' : ' (needs --system)'}`).join('\n')}`;
@@ -40,7 +41,7 @@ function printJson(workload: Workload, target: string, outcomes: MetricOutcomes)
 }
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2), ['endpoints', 'system', 'duration'], ['json', 'quick', 'help']);
+  const args = parseArgs(process.argv.slice(2), ['endpoints', 'system', 'duration', 'prime'], ['json', 'quick', 'help']);
   if (args.switches.has('help') || args.positionals.length === 0) {
     process.stdout.write(`${USAGE}\n`);
     return args.switches.has('help') ? 0 : 2;
@@ -49,7 +50,7 @@ async function main(): Promise<number> {
   const workload = findWorkload(args.positionals[0]);
   if (workload === undefined) throw new UsageError(`unknown workload "${args.positionals[0]}"`);
   const durationS = positiveNumber(args, 'duration');
-  const options = benchOptions(args.switches.has('quick'), durationS === undefined ? undefined : durationS * 1000);
+  const options = benchOptions(args.switches.has('quick'), durationS === undefined ? undefined : durationS * 1000, secondsAsMs(args, 'prime'));
   const log = createProgress();
   const endpoints = args.values.get('endpoints');
   const systemName = args.values.get('system');
@@ -62,6 +63,7 @@ async function main(): Promise<number> {
     target = endpoints;
     const client = new BenchClient(endpoints.split(',').map((endpoint) => endpoint.trim().replace(/^https?:\/\//, '')).filter(Boolean));
     try {
+      await primeCluster(client, options.primeMs, log);
       outcomes = await runWorkload(workload, { client, cluster: null, options, log });
     } finally {
       client.close();

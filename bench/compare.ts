@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseArgs, positiveNumber, UsageError } from './args.js';
+import { parseArgs, positiveNumber, secondsAsMs, UsageError } from './args.js';
 import { renderRatioChart } from './chart.js';
 import { compare } from './comparison.js';
 import { ensureEtcd } from './etcd-binary.js';
@@ -19,7 +19,7 @@ import { errorLines, ratioExplanation, renderMarkdown, renderTextTable } from '.
 import { benchOptions } from './workload.js';
 import { findWorkload, WORKLOADS } from './workloads/index.js';
 
-const USAGE = `usage: npm run bench:compare [-- --repeats N] [--quick] [--duration s] [--workloads name,name]
+const USAGE = `usage: npm run bench:compare [-- --repeats N] [--quick] [--duration s] [--prime s] [--workloads name,name]
 workloads: ${WORKLOADS.map((workload) => workload.name).join(', ')}`;
 
 /** Per cluster, besides the workloads' own budgets: starting, health checks, stopping. */
@@ -33,7 +33,7 @@ function localDate(date: Date): string {
 async function main(): Promise<number> {
   const startedAt = performance.now();
   const argv = process.argv.slice(2);
-  const args = parseArgs(argv, ['repeats', 'duration', 'workloads'], ['quick', 'help']);
+  const args = parseArgs(argv, ['repeats', 'duration', 'prime', 'workloads'], ['quick', 'help']);
   if (args.switches.has('help')) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   if (!Number.isInteger(repeats)) throw new UsageError('--repeats must be a whole number');
   const quick = args.switches.has('quick');
   const durationS = positiveNumber(args, 'duration');
-  const options = benchOptions(quick, durationS === undefined ? undefined : durationS * 1000);
+  const options = benchOptions(quick, durationS === undefined ? undefined : durationS * 1000, secondsAsMs(args, 'prime'));
   const workloads = args.values.has('workloads')
     ? args.values.get('workloads')!.split(',').map((name) => findWorkload(name.trim()) ?? (() => { throw new UsageError(`unknown workload "${name}"`); })())
     : WORKLOADS;
@@ -57,7 +57,7 @@ async function main(): Promise<number> {
   log(`etcd ${machine.etcdVersion} and raftkv ${machine.raftkvCommit}, ${repeats} repeat(s)${quick ? ', quick' : ''}, data under ${directory}`);
 
   // Every wait inside has its own timeout; this is the bound on the whole run should they add up.
-  const budgetMs = repeats * 2 * workloads.reduce((sum, workload) => sum + workload.timeBudgetMs(options) + CLUSTER_OVERHEAD_MS, 0);
+  const budgetMs = repeats * 2 * (options.primeMs + workloads.reduce((sum, workload) => sum + workload.timeBudgetMs(options) + CLUSTER_OVERHEAD_MS, 0));
   setTimeout(() => {
     process.stderr.write(`the comparison exceeded its ${Math.round(budgetMs / 60_000)} minute bound: stopping\n`);
     killEverything();

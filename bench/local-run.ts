@@ -4,6 +4,7 @@
 
 import { join } from 'node:path';
 import { LocalCluster, type System } from './local-cluster.js';
+import { primeCluster } from './prime.js';
 import type { Log } from './progress.js';
 import { runWorkload } from './run-workload.js';
 import { errorMessage } from './time.js';
@@ -54,6 +55,7 @@ export async function runOnLocalClusters(
     try {
       if (coldStart !== undefined) results.set(coldStart.name, await runWorkload(coldStart, context));
       else cluster.spawnAll();
+      let primed = false;
       for (const workload of shared) {
         try {
           await healthy(cluster, log);
@@ -62,6 +64,10 @@ export async function runOnLocalClusters(
           log(message);
           for (const rest of shared.filter((w) => !results.has(w.name))) results.set(rest.name, failedOutcomes(rest.metrics, message.split('\n')[0]));
           break;
+        }
+        if (!primed) {
+          primed = true;
+          await primeCluster(cluster.client, options.primeMs, log);
         }
         results.set(workload.name, await runWorkload(workload, context));
       }

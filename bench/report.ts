@@ -74,7 +74,8 @@ function howMeasured(report: MarkdownReport): string[] {
   const trials = `${options.failoverTrials} failover trials, ${options.transferTrials} leadership transfers`;
   return [
     `command: \`${report.command}\` (${Math.round(report.durationS)} s in all)`,
-    `${report.quick ? 'quick mode: ' : ''}${options.durationMs / 1000} s per throughput measurement after ${options.warmupMs / 1000} s of warmup; `
+    `${report.quick ? 'quick mode: ' : ''}${options.primeMs / 1000} s of unmeasured mixed load (put, get, CAS at 16 in flight) on each cluster before its first measurement (bench/prime.ts); `
+      + `${options.durationMs / 1000} s per throughput measurement after ${options.warmupMs / 1000} s of warmup; `
       + `${trials}, ${options.memoryKeyCount.toLocaleString('en-US')} keys for memory`,
     `both systems: three members on loopback, started with the same etcd-style command line (\`${TUNING_FLAGS.join(' ')}\`, `
       + `logging at warn: \`${raftkvSystem().logFlags.join(' ')}\` for raftkv, \`${etcdSystem('etcd').logFlags.join(' ')}\` for etcd; `

@@ -22,16 +22,19 @@ export interface BenchOptions {
   /** One throughput measurement, after its warmup. */
   readonly durationMs: number;
   readonly warmupMs: number;
+  /** Unmeasured load on a shared cluster before its first measurement (bench/prime.ts); 0 skips it. */
+  readonly primeMs: number;
   readonly failoverTrials: number;
   readonly transferTrials: number;
   readonly memoryKeyCount: number;
 }
 
-export function benchOptions(quick: boolean, durationMs?: number): BenchOptions {
+export function benchOptions(quick: boolean, durationMs?: number, primeMs?: number): BenchOptions {
   const base = quick
-    ? { durationMs: 1500, warmupMs: 300, failoverTrials: 3, transferTrials: 3, memoryKeyCount: 10_000 }
-    : { durationMs: 5000, warmupMs: 1000, failoverTrials: 10, transferTrials: 5, memoryKeyCount: 100_000 };
-  return durationMs === undefined ? base : { ...base, durationMs, warmupMs: Math.min(base.warmupMs, durationMs / 5) };
+    ? { durationMs: 1500, warmupMs: 300, primeMs: 2000, failoverTrials: 3, transferTrials: 3, memoryKeyCount: 10_000 }
+    : { durationMs: 5000, warmupMs: 1000, primeMs: 15_000, failoverTrials: 10, transferTrials: 5, memoryKeyCount: 100_000 };
+  const primed = primeMs === undefined ? base : { ...base, primeMs };
+  return durationMs === undefined ? primed : { ...primed, durationMs, warmupMs: Math.min(base.warmupMs, durationMs / 5) };
 }
 
 /**
