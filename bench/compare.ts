@@ -1,5 +1,5 @@
 // `npm run bench:compare [-- --repeats N --quick]`: every workload on a local three-member etcd
-// cluster and a local three-member raftkv cluster, one system at a time, repeated; prints the
+// cluster and a local three-member raftkv cluster, one system right after the other, repeated; prints the
 // table of medians and ratios and writes bench/results/<date>.md and .svg.
 
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { renderRatioChart } from './chart.js';
 import { compare } from './comparison.js';
 import { ensureEtcd } from './etcd-binary.js';
 import { etcdSystem, raftkvSystem, type SystemName } from './local-cluster.js';
-import { runOnLocalClusters, type WorkloadResults } from './local-run.js';
+import { runSideBySide, type WorkloadResults } from './local-run.js';
 import { currentLoadAverage, describeMachine } from './machine.js';
 import { RESULTS_DIR } from './paths.js';
 import { killEverything, runMain, trackDirectory } from './processes.js';
@@ -66,13 +66,12 @@ async function main(): Promise<number> {
 
   const results: Record<SystemName, WorkloadResults[]> = { etcd: [], raftkv: [] };
   for (let repeat = 1; repeat <= repeats; repeat++) {
-    // Alternating which system goes first spreads any drift of the machine over both.
+    // Alternating which system goes first in each pair spreads what remains of the drift over both.
     const order = repeat % 2 === 1 ? [etcd, raftkv] : [raftkv, etcd];
-    for (const system of order) {
-      const label = `${system.name} ${repeat}/${repeats}`;
-      log(`${label}: start`);
-      results[system.name].push(await runOnLocalClusters(system, directory, workloads, options, scoped(log, `${label}:`)));
-    }
+    log(`repeat ${repeat}/${repeats}: ${order.map((system) => system.name).join(' then ')}, workload by workload`);
+    const runs = order.map((system) => ({ system, log: scoped(log, `${system.name} ${repeat}/${repeats}:`) }));
+    const repeatResults = await runSideBySide(runs, directory, workloads, options);
+    order.forEach((system, i) => results[system.name].push(repeatResults[i]));
   }
 
   const rows = compare(workloads, results.etcd, results.raftkv);

@@ -79,7 +79,8 @@ function howMeasured(report: MarkdownReport): string[] {
       + `${trials}, ${options.memoryKeyCount.toLocaleString('en-US')} keys for memory`,
     `both systems: three members on loopback, started with the same etcd-style command line (\`${TUNING_FLAGS.join(' ')}\`, `
       + `logging at warn: \`${raftkvSystem().logFlags.join(' ')}\` for raftkv, \`${etcdSystem('etcd').logFlags.join(' ')}\` for etcd; `
-      + 'everything else each system\'s default), one system at a time, a fresh cluster per repeat (and for memory), '
+      + 'everything else each system\'s default), a fresh cluster of each per repeat (and for memory), '
+      + 'each workload run on one system and right after on the other while the other\'s cluster idles, '
       + 'data dirs under one temp dir; the order of the systems alternates between repeats',
     `the client: one Node.js process with our gRPC client (src/api/protos.ts), a pool of ${DEFAULT_CHANNEL_COUNT} channels `
       + 'over the three endpoints; it shares the machine\'s cores with the members',
