@@ -177,7 +177,10 @@ export class RaftMember {
       wal: this.wal,
       logger: this.logger,
       snapshotCount: this.config.snapshotCount,
-      send: (messages) => this.transport.send(messages),
+      send: (messages) => {
+        this.transport.send(messages);
+        this.transport.flush();
+      },
       snapshotFailed: (to) => {
         this.node.reportSnapshot(to, false);
         this.schedule();

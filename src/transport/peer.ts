@@ -195,6 +195,13 @@ export class Peer {
     });
   }
 
+  /** Writes what is queued without waiting for the end of the turn (see PeerTransport.flush). */
+  flushNow(): void {
+    if (this.closed || this.queue.length === 0) return;
+    this.flush();
+    this.reportDrops();
+  }
+
   /** Writes queued batches until the queue is empty or the stream pushes back. */
   private flush(): void {
     const stream = this.stream;

@@ -94,10 +94,24 @@ export class PeerTransport {
     this.settings.logger.info({ peer: id }, 'peer removed');
   }
 
-  /** Queues messages for their peers and returns at once; what cannot be sent is dropped and logged. */
+  /**
+   * Queues messages for their peers and returns at once; what cannot be sent is dropped and logged.
+   * What is queued leaves at the end of the event-loop turn, every send() of the turn in one batch
+   * per peer, unless flush() sends it sooner.
+   */
   send(messages: readonly Message[]): void {
     if (this.stopped) return;
     for (const message of messages) this.route(message);
+  }
+
+  /**
+   * Writes what every peer has queued now rather than at the end of the turn, for a caller that has
+   * queued a whole batch and has more work before its turn ends: the member, after each Ready's
+   * messages, so they do not wait behind its disk write, apply loop and client responses.
+   */
+  flush(): void {
+    if (this.stopped) return;
+    for (const peer of this.peers.values()) peer.flushNow();
   }
 
   /**

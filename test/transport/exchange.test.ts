@@ -60,6 +60,21 @@ describe('message streams', () => {
     expect(b.seen.batches.length).toBeLessThanOrEqual(2);
   });
 
+  it('flush() writes what is queued at once, not at the end of the turn, as one batch', async () => {
+    const a = await startMember({ memberId: 1 });
+    const b = await startMember({ memberId: 2 });
+    a.transport.addPeer(2, [b.url]);
+    await waitFor(() => a.transport.stats()[2]!.connected, 'the stream to connect');
+
+    const heartbeats = [0, 1, 2].map((commit) => message({ type: MessageType.Heartbeat, from: 1, to: 2, term: 1, commit }));
+    a.transport.send(heartbeats);
+    expect(a.transport.stats()[2]!.sent).toBe(0);
+    a.transport.flush();
+    expect(a.transport.stats()[2]!.sent).toBe(3);
+    await waitFor(() => b.received().length === 3, '3 messages');
+    expect(b.seen.batches.map((batch) => batch.map((m) => m.commit))).toEqual([[0, 1, 2]]);
+  });
+
   it('splits a queue bigger than one frame into several frames, in order', async () => {
     const frameBytesMax = 64 * 1024;
     const a = await startMember({ memberId: 1, frameBytesMax });
