@@ -32,10 +32,8 @@ export interface ReadIndexDeps {
 export class ReadIndexBatcher {
   private readonly deps: ReadIndexDeps;
   private toSend: PendingRead[] = [];
-  private readonly inFlight = new Map<string, PendingRead[]>();
-  private inFlightCount = 0;
-  /** The context key of the request out now, if any. */
-  private current: string | null = null;
+  /** The one request out now, by its context as hex, with its reads. */
+  private outstanding: { readonly key: string; readonly reads: PendingRead[] } | null = null;
   private awaitingApply: Array<{ index: number; resolve(): void }> = [];
   private nextContext = 1;
   /** Reads waiting at any stage; beyond it new reads are refused. */
@@ -47,7 +45,7 @@ export class ReadIndexBatcher {
 
   /** Resolves once this member has applied everything committed before the call. */
   barrier(): Promise<void> {
-    if (this.toSend.length + this.inFlightCount + this.awaitingApply.length >= ReadIndexBatcher.pendingMax) {
+    if (this.toSend.length + (this.outstanding?.reads.length ?? 0) + this.awaitingApply.length >= ReadIndexBatcher.pendingMax) {
       return Promise.reject(new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests'));
     }
     return new Promise<void>((resolve, reject) => {
@@ -61,7 +59,7 @@ export class ReadIndexBatcher {
    * out: its answer, or its retry timer, calls schedule() again.
    */
   flush(): void {
-    if (this.toSend.length === 0 || this.current !== null) return;
+    if (this.toSend.length === 0 || this.outstanding !== null) return;
     const batch = this.toSend;
     this.toSend = [];
     const context = Buffer.alloc(8);
@@ -74,16 +72,14 @@ export class ReadIndexBatcher {
       return;
     }
     const key = context.toString('hex');
-    this.inFlight.set(key, batch);
-    this.inFlightCount += batch.length;
-    this.current = key;
+    this.outstanding = { key, reads: batch };
     setTimeout(() => this.retryOrExpire(key), READ_INDEX_RETRY_MS).unref();
   }
 
   /** The request `key` is still unanswered: its late reads fail, the others go again. */
   private retryOrExpire(key: string): void {
     const batch = this.take(key);
-    if (batch === undefined) return;
+    if (batch === null) return;
     const now = performance.now();
     const timedOut = new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out');
     const alive = batch.filter((read) => {
@@ -91,27 +87,24 @@ export class ReadIndexBatcher {
       read.reject(timedOut);
       return false;
     });
-    if (this.current === key) this.current = null;
     this.toSend = [...alive, ...this.toSend];
     // The reads that waited behind this request go now, with those still in time.
     if (this.toSend.length > 0) this.deps.schedule();
   }
 
-  private take(key: string): PendingRead[] | undefined {
-    const batch = this.inFlight.get(key);
-    if (batch === undefined) return undefined;
-    this.inFlight.delete(key);
-    this.inFlightCount -= batch.length;
-    return batch;
+  /** The reads of request `key` if it is the one out (an answer to a retried request finds none), ending it. */
+  private take(key: string): PendingRead[] | null {
+    if (this.outstanding?.key !== key) return null;
+    const { reads } = this.outstanding;
+    this.outstanding = null;
+    return reads;
   }
 
   /** The core confirmed the read point for the batch sent with `context`. */
   confirmed(index: number, context: Uint8Array): void {
-    const key = Buffer.from(context).toString('hex');
-    const batch = this.take(key);
-    for (const read of batch ?? []) this.awaitingApply.push({ index, resolve: read.resolve });
-    if (this.current === key) {
-      this.current = null;
+    const batch = this.take(Buffer.from(context).toString('hex'));
+    if (batch !== null) {
+      for (const read of batch) this.awaitingApply.push({ index, resolve: read.resolve });
       // The reads that waited for this answer go now.
       if (this.toSend.length > 0) this.deps.schedule();
     }
