@@ -18,6 +18,10 @@ const CHANNEL_OPTIONS = {
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 export const DEFAULT_CHANNEL_COUNT = 6;
 
+// etcdserverpb.Compare: result EQUAL, target MOD.
+const COMPARE_EQUAL = 0;
+const COMPARE_TARGET_MOD = 2;
+
 export interface KeyValue {
   key: Buffer;
   value: Buffer;
@@ -90,6 +94,18 @@ export class EtcdChannel {
 
   get(key: string, serializable = false, timeoutMs?: number): Promise<RangeResponse> {
     return this.call('KV', 'Range', { key: Buffer.from(key), serializable }, timeoutMs);
+  }
+
+  /**
+   * A control plane's optimistic update: put `value` only if the key's mod_revision is still
+   * `modRevision` (0 for a key that does not exist), else get the key.
+   */
+  compareAndSwap(key: Buffer, modRevision: number, value: Buffer, timeoutMs?: number): Promise<TxnResponse> {
+    return this.call('KV', 'Txn', {
+      compare: [{ result: COMPARE_EQUAL, target: COMPARE_TARGET_MOD, key, mod_revision: modRevision }],
+      success: [{ request_put: { key, value } }],
+      failure: [{ request_range: { key } }],
+    }, timeoutMs);
   }
 
   status(timeoutMs?: number): Promise<StatusResponse> {

@@ -13,7 +13,7 @@ import { primeCluster } from './prime.js';
 import type { Log } from './progress.js';
 import { runWorkload } from './run-workload.js';
 import { errorMessage } from './time.js';
-import { failedOutcomes, type BenchOptions, type MetricOutcomes, type Workload } from './workload.js';
+import { failedOutcomes, type BenchOptions, type MetricOutcomes, type Workload, type WorkloadContext } from './workload.js';
 
 const START_TIMEOUT_MS = 60_000;
 
@@ -116,7 +116,7 @@ class SystemRun {
     }
   }
 
-  private context(cluster: LocalCluster): { client: LocalCluster['client']; cluster: LocalCluster; options: BenchOptions; log: Log } {
+  private context(cluster: LocalCluster): WorkloadContext {
     return { client: cluster.client, cluster, options: this.options, log: this.log };
   }
 

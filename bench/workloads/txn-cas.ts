@@ -3,13 +3,11 @@
 
 import { runClosedLoop } from '../closed-loop.js';
 import { KEY_SPACE, randomKey, randomValue } from '../keys.js';
-import type { RangeResponse, TxnResponse } from '../client.js';
+import type { RangeResponse } from '../client.js';
 import type { Workload } from '../workload.js';
 
 const CONCURRENCY = 16;
 const PREFIX = 'bench/cas/';
-const COMPARE_EQUAL = 0;
-const COMPARE_TARGET_MOD = 2;
 
 export const txnCasWorkload: Workload = {
   name: 'txn-cas',
@@ -34,11 +32,7 @@ export const txnCasWorkload: Workload = {
         const read = await channel.call<RangeResponse>('KV', 'Range', { key });
         // A missing key has mod_revision 0, which the compare matches just the same.
         const modRevision = read.kvs[0]?.mod_revision ?? 0;
-        const txn = await channel.call<TxnResponse>('KV', 'Txn', {
-          compare: [{ result: COMPARE_EQUAL, target: COMPARE_TARGET_MOD, key, mod_revision: modRevision }],
-          success: [{ request_put: { key, value } }],
-          failure: [{ request_range: { key } }],
-        });
+        const txn = await channel.compareAndSwap(key, modRevision, value);
         if (txn.succeeded) swapped++;
         else conflicts++;
       },
