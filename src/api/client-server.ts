@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { TlsFiles } from '../server/config.js';
+import { parsePeerUrl } from '../transport/index.js';
 import type { RaftMember } from '../server/member.js';
 import { clusterService, kvService, maintenanceService } from './handlers.js';
 import { LeaderMonitor } from './leader-monitor.js';
@@ -35,9 +36,9 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
   server.addService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor, encoder }));
   server.addService(services.Lease.service, leaseService(member, leaderMonitor));
   for (const url of urls) {
-    const { hostname, port } = new URL(url);
+    const { target } = parsePeerUrl(url);
     await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${hostname}:${port}`, credentials(tls), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+      server.bindAsync(target, credentials(tls), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
     );
   }
   return server;

@@ -31,6 +31,7 @@ const STATUS_BY_CODE: Record<ServerErrorCode, status> = {
   [ServerErrorCode.NotLeader]: status.FAILED_PRECONDITION,
   [ServerErrorCode.BadLeaderTransferee]: status.FAILED_PRECONDITION,
   [ServerErrorCode.StoreBehindSnapshot]: status.DATA_LOSS,
+  [ServerErrorCode.ApplyFailed]: status.INTERNAL,
 };
 
 export function toGrpcError(error: unknown): Partial<ServiceError> {

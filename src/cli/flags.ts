@@ -2,6 +2,7 @@
 // a raftkv cluster by swapping the binary name. Every flag may also come from the environment as
 // RAFTKV_<NAME> (or etcd's ETCD_<NAME>), e.g. RAFTKV_DATA_DIR; the command line wins.
 
+import { InvalidPeerUrlError, parsePeerUrl } from '../transport/index.js';
 import { configDefaults, type ClusterMemberSpec, type LogLevel, type ServerConfig, type TlsFiles } from '../server/config.js';
 
 export class FlagError extends Error {
@@ -88,14 +89,12 @@ function parseUrls(flag: string, value: string): string[] {
   const urls = value.split(',').map((url) => url.trim()).filter(Boolean);
   if (urls.length === 0) throw new FlagError(`--${flag} needs at least one URL`);
   for (const url of urls) {
-    let parsed: URL;
     try {
-      parsed = new URL(url);
-    } catch {
-      throw new FlagError(`--${flag}: "${url}" is not a URL`);
+      parsePeerUrl(url);
+    } catch (error) {
+      if (error instanceof InvalidPeerUrlError) throw new FlagError(`--${flag}: "${url}": ${error.reason}`);
+      throw error;
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new FlagError(`--${flag}: "${url}" must be http:// or https://`);
-    if (parsed.port === '') throw new FlagError(`--${flag}: "${url}" needs an explicit port`);
   }
   return urls;
 }

@@ -16,6 +16,12 @@ export const Failpoint = {
    * harness puts a TCP proxy on every directed peer link this way. Read when a peer is added.
    */
   PeerDialMap: 'peer-dial-map',
+  /**
+   * Propose these entries unchecked, once, at the member's next tick, then clear the failpoint: a
+   * JSON array of { "type": "normal" | "conf-change", "data": base64 }. It commits what the request
+   * checks would refuse, to show that applying never stops a member (test/integration/hostile-commits).
+   */
+  ProposeEntries: 'propose-entries',
 } as const;
 export type Failpoint = (typeof Failpoint)[keyof typeof Failpoint];
 
@@ -69,6 +75,15 @@ export class Failpoints {
   map(name: Failpoint): Map<string, string> {
     const entries = (this.values.get(name) ?? '').split(',').filter((pair) => pair.includes('='));
     return new Map(entries.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  }
+
+  /** The entries a ProposeEntries failpoint holds, clearing it; none when it is not set. */
+  takeEntriesToPropose(): Array<{ type: 'normal' | 'conf-change'; data: Uint8Array }> {
+    const value = this.values.get(Failpoint.ProposeEntries);
+    if (value === undefined) return [];
+    this.values.delete(Failpoint.ProposeEntries);
+    const entries = JSON.parse(value) as Array<{ type: 'normal' | 'conf-change'; data: string }>;
+    return entries.map((entry) => ({ type: entry.type, data: Buffer.from(entry.data, 'base64') }));
   }
 
   list(): Record<string, string> {

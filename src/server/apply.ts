@@ -6,6 +6,7 @@
 import { CompactedRevisionError, FutureRevisionError, MvccInvalidArgumentError, MvccLimitExceededError } from '../mvcc/errors.js';
 import type { KeyValue, MvccStore, RangeOptions, RangeResult, WriteTxn } from '../mvcc/mvcc-store.js';
 import { ServerError, ServerErrorCode } from './errors.js';
+import { requireKey } from './validate.js';
 import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './requests.js';
 
 export interface PutOutcome {
@@ -78,6 +79,7 @@ export interface ApplyContext {
 }
 
 export function applyPut(txn: WriteTxn, put: PutRequest, context: ApplyContext): PutOutcome {
+  requireKey(put.key);
   const ignoreValue = put.ignore_value ?? false;
   const ignoreLease = put.ignore_lease ?? false;
   let value = put.value ?? EMPTY;
@@ -94,6 +96,7 @@ export function applyPut(txn: WriteTxn, put: PutRequest, context: ApplyContext):
 }
 
 export function applyDeleteRange(txn: WriteTxn, request: DeleteRangeRequest): DeleteRangeOutcome {
+  requireKey(request.key);
   const prevKvs = txn.deleteRange(request.key, request.range_end ?? EMPTY);
   return { deleted: prevKvs.length, prevKvs: request.prev_kv ? prevKvs : [] };
 }

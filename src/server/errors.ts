@@ -27,6 +27,8 @@ export const ServerErrorCode = {
   NotLeader: 'NOT_LEADER',
   BadLeaderTransferee: 'BAD_LEADER_TRANSFEREE',
   StoreBehindSnapshot: 'STORE_BEHIND_SNAPSHOT',
+  /** A committed request met a bug while applying; every member answers it alike and goes on. */
+  ApplyFailed: 'APPLY_FAILED',
 } as const;
 export type ServerErrorCode = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
 

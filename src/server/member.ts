@@ -8,12 +8,12 @@
 import type { Logger } from 'pino';
 import {
   ConfChangeType,
+  decodeConfChange,
   EntryType,
   ProposalDroppedError,
   RawNode,
   SeededRandom,
   StateType,
-  decodeConfChange,
   type ConfChange,
   type Entry,
   type Ready,
@@ -35,10 +35,11 @@ import {
   type DeleteRangeOutcome,
   type TxnOutcome,
 } from './apply.js';
-import { validateTxn, txnWrites } from './validate.js';
+import { requireKey, validateTxn, txnWrites } from './validate.js';
+import { readCommittedConfChange, readCommittedRequest } from './committed-entries.js';
 import { AlarmAction, AlarmType, Alarms, type AlarmMember } from './alarms.js';
 import type { Wal } from '../storage/index.js';
-import { PeerTransport } from '../transport/index.js';
+import { isValidPeerUrl, PeerTransport } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { ReadIndexBatcher } from './read-index.js';
@@ -51,8 +52,6 @@ import {
   decodeForwardResponse,
   encodeForwardRequest,
   encodeForwardResponse,
-  decodeInternalRequest,
-  decodeMemberContext,
   encodeInternalRequest,
   encodeMemberContext,
   type AlarmRequest,
@@ -262,7 +261,20 @@ export class RaftMember {
     }
     // The safety net for watchers left behind (their stream's drain normally catches them up).
     if (this.watchHub.unsyncedCount > 0) this.watchHub.catchUp();
+    this.proposeFailpointEntries();
     this.schedule();
+  }
+
+  /** Test harnesses only (Failpoint.ProposeEntries): commit entries no request check has seen. */
+  private proposeFailpointEntries(): void {
+    for (const entry of this.failpoints.takeEntriesToPropose()) {
+      try {
+        if (entry.type === 'conf-change') this.node.proposeConfChange(decodeConfChange(entry.data));
+        else this.node.propose(entry.data);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'failpoint: could not propose an entry');
+      }
+    }
   }
 
   /**
@@ -408,13 +420,18 @@ export class RaftMember {
     for (const entry of entries) {
       if (entry.type === EntryType.ConfChange) {
         const outcome = this.applyConfChange(entry, entry.index > this.store.appliedIndex);
-        if (outcome !== null) results.set(outcome.requestId, { revision: this.store.revision });
+        if (outcome !== null) results.set(outcome.requestId, { revision: this.store.revision, ...(outcome.error === null ? {} : { error: outcome.error }) });
         continue;
       }
       // Replayed after a restart: the store already holds it.
       if (entry.index <= this.store.appliedIndex || entry.data.byteLength === 0) continue;
-      const request = decodeInternalRequest(entry.data);
-      const result = this.applyRequest(request);
+      const request = readCommittedRequest(entry.data);
+      if (request === null) {
+        // Nobody can be answered: the proposer's id is inside the bytes that did not decode.
+        this.logger.error({ index: entry.index }, 'skipped a committed entry that does not decode');
+        continue;
+      }
+      const result = this.applyRequest(request, entry.index);
       if (request.member_id === this.memberId) results.set(request.request_id, result);
     }
     return results;
@@ -422,21 +439,26 @@ export class RaftMember {
 
   /**
    * Applies a configuration change to the core (always, also when replaying after a restart) and,
-   * for a new entry, to the membership registry and the transport. Returns the request to answer
-   * when this member proposed the change.
+   * for a new entry, to the membership registry and the transport. A change judged unfit
+   * (committed-conf-change.ts) changes neither, on every member alike. Returns the request to
+   * answer when this member proposed the change.
    */
-  private applyConfChange(entry: Entry, isNew: boolean): { requestId: number } | null {
-    const change = decodeConfChange(entry.data);
+  private applyConfChange(entry: Entry, isNew: boolean): { requestId: number; error: ServerError | null } | null {
+    const { change, context, error } = readCommittedConfChange(entry.data);
+    const answer = isNew && context !== null && context.proposer_id === this.memberId && context.request_id !== undefined ? context.request_id : null;
+    if (error !== null) {
+      if (isNew) this.logger.warn({ index: entry.index, err: error }, 'refused a committed membership change');
+      return answer === null ? null : { requestId: answer, error };
+    }
     const confState = this.node.applyConfChange(change);
     if (!isNew) return null;
-    const context = change.context.byteLength > 0 ? decodeMemberContext(change.context) : null;
     const peerUrls = context?.peer_urls ?? [];
     if (change.type === ConfChangeType.UpdateNode) this.membership.updatePeerUrls(change.nodeId, peerUrls);
     this.membership.sync(confState, { id: change.nodeId, peerUrls });
     this.syncTransportPeers();
     this.logger.info({ change: describeChange(change), voters: confState.voters.map(formatId), learners: confState.learners.map(formatId) }, 'applied membership change');
     if (change.type === ConfChangeType.RemoveNode && change.nodeId === this.memberId) this.onRemoved();
-    return context !== null && context.proposer_id === this.memberId && context.request_id !== undefined ? { requestId: context.request_id } : null;
+    return answer === null ? null : { requestId: answer, error: null };
   }
 
   private syncTransportPeers(): void {
@@ -444,7 +466,13 @@ export class RaftMember {
     for (const peer of this.membership.list()) {
       if (peer.id === this.memberId) continue;
       known.add(peer.id);
-      this.transport.addPeer(peer.id, peer.peerUrls);
+      try {
+        this.transport.addPeer(peer.id, peer.peerUrls);
+      } catch (error) {
+        // A registry written before URLs were checked at apply may hold one the transport cannot
+        // dial: that peer stays unreachable, and this member goes on serving.
+        this.logger.error({ err: error, peer: formatId(peer.id), peerUrls: peer.peerUrls }, 'cannot reach a member at its peer URLs');
+      }
     }
     for (const id of this.transportPeers) if (!known.has(id)) this.transport.removePeer(id);
     this.transportPeers = known;
@@ -468,7 +496,7 @@ export class RaftMember {
 
   private removedFromCluster = false;
 
-  private applyRequest(request: InternalRequest): ApplyResult {
+  private applyRequest(request: InternalRequest, index: number): ApplyResult {
     try {
       // While NOSPACE stands, nothing that adds data applies (etcd's capped applier).
       if (this.alarms.has(AlarmType.NoSpace) && (request.put !== undefined || request.lease_grant !== undefined || (request.txn !== undefined && txnWrites(request.txn)))) {
@@ -507,9 +535,13 @@ export class RaftMember {
       return { revision: this.store.revision };
     } catch (error) {
       const translated = translateLeaseError(translateStoreError(error));
-      // A request that cannot apply fails alike on every member; anything else is a bug.
+      // A request that cannot apply fails alike on every member.
       if (translated instanceof ServerError) return { revision: this.store.revision, error: translated };
-      throw error;
+      // Anything else is a bug, but one every member meets alike on the same entry (applying
+      // reads nothing but the entry and the replicated state): stopping would stop them all, and
+      // again after every restart. The store's transaction was rolled back; the client is told.
+      this.logger.error({ err: error, index }, 'a committed request failed to apply; answering it with an error');
+      return { revision: this.store.revision, error: new ServerError(ServerErrorCode.ApplyFailed, 'etcdserver: request could not be applied', { cause: error }) };
     }
   }
 
@@ -947,19 +979,6 @@ function translateLeaseError(error: unknown): unknown {
 
 function noSpace(): ServerError {
   return new ServerError(ServerErrorCode.NoSpace, 'etcdserver: mvcc: database space exceeded');
-}
-
-function requireKey(key: Uint8Array | undefined): void {
-  if (key === undefined || key.byteLength === 0) throw new ServerError(ServerErrorCode.KeyNotProvided, 'etcdserver: key is not provided');
-}
-
-function isValidPeerUrl(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.port !== '';
-  } catch {
-    return false;
-  }
 }
 
 function describeChange(change: ConfChange): string {

@@ -16,7 +16,8 @@ export function validateTxn(request: TxnRequest): void {
   for (const branch of [request.success ?? [], request.failure ?? []]) checkBranch(branch);
 }
 
-function requireKey(key: Uint8Array | undefined): void {
+/** Checked before proposing, and again when applying, so a request committed unchecked changes nothing. */
+export function requireKey(key: Uint8Array | undefined): void {
   if (key === undefined || key.byteLength === 0) throw new ServerError(ServerErrorCode.KeyNotProvided, 'etcdserver: key is not provided');
 }
 

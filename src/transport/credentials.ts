@@ -4,7 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
-import { InvalidPeerUrlError, TlsConfigError } from './errors.js';
+import { TlsConfigError } from './errors.js';
+import type { PeerAddress } from './peer-url.js';
 
 export interface PeerTlsOptions {
   certFile: string;
@@ -13,32 +14,6 @@ export interface PeerTlsOptions {
   trustedCaFile?: string;
   /** The listener demands a client certificate signed by `trustedCaFile`. */
   clientCertAuth?: boolean;
-}
-
-export interface PeerAddress {
-  readonly url: string;
-  /** `host:port` as gRPC wants it (IPv6 hosts keep their brackets). */
-  readonly target: string;
-  readonly secure: boolean;
-}
-
-const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
-
-export function parsePeerUrl(url: string): PeerAddress {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new InvalidPeerUrlError(url, 'not a URL');
-  }
-  const defaultPort = DEFAULT_PORTS[parsed.protocol];
-  if (defaultPort === undefined) throw new InvalidPeerUrlError(url, 'scheme must be http or https');
-  if (parsed.pathname !== '/' || parsed.search !== '' || parsed.username !== '') {
-    throw new InvalidPeerUrlError(url, 'only scheme, host and port are allowed');
-  }
-  // URL drops a port equal to the scheme's default; put it back, gRPC needs one.
-  const port = parsed.port === '' ? defaultPort : parsed.port;
-  return { url, target: `${parsed.hostname}:${port}`, secure: parsed.protocol === 'https:' };
 }
 
 interface TlsMaterial {

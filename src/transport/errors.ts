@@ -35,12 +35,14 @@ export class InvalidTransportOptionsError extends TransportError {
   }
 }
 
-/** A listen or peer URL that is not `http(s)://host:port`. */
+/** A listen, peer or client URL that is not `http(s)://host:port` (see peer-url.ts). */
 export class InvalidPeerUrlError extends TransportError {
   readonly url: string;
+  readonly reason: string;
   constructor(url: string, reason: string) {
     super(TransportErrorCode.InvalidPeerUrl, `transport: invalid peer url ${JSON.stringify(url)}: ${reason}`);
     this.url = url;
+    this.reason = reason;
   }
 }
 

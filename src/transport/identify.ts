@@ -2,7 +2,8 @@
 // a cluster id) of its own: how a member joining an existing cluster learns the cluster id.
 
 import { Client, Metadata } from '@grpc/grpc-js';
-import { parsePeerUrl, PeerCredentials, type PeerAddress } from './credentials.js';
+import { PeerCredentials } from './credentials.js';
+import { parsePeerUrl, type PeerAddress } from './peer-url.js';
 import { IdentifyFailedError, InvalidPeerUrlError, type IdentifyAttempt } from './errors.js';
 import { identifyChannelOptions } from './grpc-options.js';
 import { resolveIdentifyTimeoutMs, type IdentifyOptions } from './options.js';

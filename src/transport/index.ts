@@ -4,6 +4,7 @@ export { PeerTransport } from './transport.js';
 export { transportDefaults, type IdentifyOptions, type TransportOptions } from './options.js';
 export type { PeerIdentity } from './identify.js';
 export type { PeerTlsOptions } from './credentials.js';
+export { isValidPeerUrl, parsePeerUrl, type PeerAddress } from './peer-url.js';
 export type { PeerStats } from './peer.js';
 export type { TransportLogger } from './log.js';
 export * from './errors.js';

@@ -4,7 +4,8 @@
 import { Client, type ClientWritableStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { Message, Snapshot } from '../raft/index.js';
 import { Backoff } from './backoff.js';
-import type { PeerAddress, PeerCredentials } from './credentials.js';
+import type { PeerCredentials } from './credentials.js';
+import type { PeerAddress } from './peer-url.js';
 import { ClusterIdMismatchError, MemberIdMismatchError, MessageTooLargeError } from './errors.js';
 import { channelOptions } from './grpc-options.js';
 import type { ThrottledWarnings } from './log.js';

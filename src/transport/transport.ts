@@ -3,7 +3,8 @@
 // peer that is down: Raft tolerates lost messages and learns of trouble through onUnreachable.
 
 import { isLocalMessage, MessageType, type Message, type Snapshot } from '../raft/index.js';
-import { parsePeerUrl, PeerCredentials, type PeerAddress } from './credentials.js';
+import { PeerCredentials } from './credentials.js';
+import { parsePeerUrl, type PeerAddress } from './peer-url.js';
 import { InvalidPeerUrlError, PeerIsSelfError, PeerNotFoundError, TransportStoppedError } from './errors.js';
 import { identify, type PeerIdentity } from './identify.js';
 import { ThrottledWarnings } from './log.js';

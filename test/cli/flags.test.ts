@@ -62,8 +62,10 @@ describe('raftkv flags (etcd names)', () => {
     [['--heartbeat-interval', '300'], /at least 5 times/],
     [['--initial-cluster-state', 'maybe'], /new or existing/],
     [['--name', 'x', '--initial-cluster', 'a=http://localhost:2380'], /no member named "x"/],
-    [['--listen-client-urls', 'localhost:2379'], /needs an explicit port|is not a URL|must be http/],
+    [['--listen-client-urls', 'localhost:2379'], /not a URL/],
     [['--listen-client-urls', 'https://127.0.0.1:2379'], /no certificate/],
+    [['--listen-peer-urls', 'http://127.0.0.1:2380/peers'], /must not contain a path/],
+    [['--initial-cluster', 'default=http://localhost:2380/'], /must not contain a path/],
     [['--client-cert-auth'], /need --cert-file/],
     [['--log-level', 'loud'], /log-level/],
   ])('refuses %j', (argv, message) => {

@@ -18,6 +18,13 @@ afterAll(async () => {
 
 const bytes = (text: string): Buffer => Buffer.from(text);
 
+async function expectAllServing(): Promise<void> {
+  for (const member of cluster.members) {
+    expect(member.process?.exitCode ?? null, `${member.name} exited:\n${member.output.slice(-2000)}`).toBeNull();
+    await call(cluster.client(member), 'Put', { key: bytes(`alive-${member.name}`), value: bytes('yes') });
+  }
+}
+
 const cases: Array<[string, string, object, number, string]> = [
   ['empty key in Put', 'Put', { key: bytes(''), value: bytes('v') }, 3, 'etcdserver: key is not provided'],
   ['empty key in Range', 'Range', { key: bytes('') }, 3, 'etcdserver: key is not provided'],
@@ -41,6 +48,26 @@ describe('bad input', () => {
       code: 11,
       details: 'etcdserver: mvcc: required revision has been compacted',
     });
+  });
+
+  it('MemberAdd refuses a peer URL with a path, as etcd does, and every member keeps serving', async () => {
+    for (const url of ['http://127.0.0.1:9999/some/path', 'http://127.0.0.1:9999/', 'http://127.0.0.1', 'ftp://127.0.0.1:9999']) {
+      await expect(call(cluster.client(m1, 'Cluster'), 'MemberAdd', { peerURLs: [url], isLearner: true })).rejects.toMatchObject({
+        code: 3,
+        details: 'etcdserver: given member URLs are invalid',
+      });
+    }
+    await expectAllServing();
+  });
+
+  it('MemberAdd accepts a query and user info in a peer URL, as etcd does, and ignores them when dialling', async () => {
+    for (const url of ['http://127.0.0.1:9998?x=1', 'http://u:p@127.0.0.1:9997']) {
+      const added = await call(cluster.client(m1, 'Cluster'), 'MemberAdd', { peerURLs: [url], isLearner: true });
+      expect(added.member.peerURLs).toEqual([url]);
+      await expectAllServing();
+      await call(cluster.client(m1, 'Cluster'), 'MemberRemove', { ID: added.member.ID });
+    }
+    await expectAllServing();
   });
 
   it('survives garbage bytes on the client port and keeps serving', async () => {

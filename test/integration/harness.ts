@@ -93,7 +93,8 @@ export class TestCluster {
     return this.members.map((m) => `${m.name}=${this.scheme}://127.0.0.1:${m.advertisedPeerPort ?? m.peerPort}`).join(',');
   }
 
-  launch(member: MemberProcess, overrideFlags: string[] = []): ChildProcess {
+  /** `env`: added to this process's environment (e.g. RAFTKV_FAILPOINTS_ADDR). */
+  launch(member: MemberProcess, overrideFlags: string[] = [], env: NodeJS.ProcessEnv = {}): ChildProcess {
     const child = spawn(process.execPath, [
       BIN,
       `--name=${member.name}`,
@@ -115,7 +116,7 @@ export class TestCluster {
       '--log-level=warn',
       ...this.extraFlags,
       ...overrideFlags,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     member.output = '';
     // RAFTKV_TEST_LOG_DIR keeps every member's log for reading a failure afterwards.
     const logDir = process.env.RAFTKV_TEST_LOG_DIR;

@@ -3,7 +3,6 @@
 import { describe, expect, it } from 'vitest';
 import { EntryType, MessageType, message } from '../../src/raft/index.js';
 import { Backoff } from '../../src/transport/backoff.js';
-import { parsePeerUrl } from '../../src/transport/credentials.js';
 import { InvalidTransportOptionsError, SnapshotStreamMalformedError, SnapshotTooLargeError } from '../../src/transport/errors.js';
 import { estimateMessageBytes, MessageQueue } from '../../src/transport/message-queue.js';
 import { resolveSettings, type TransportOptions } from '../../src/transport/options.js';
@@ -85,7 +84,7 @@ describe('snapshot frames and reassembly', () => {
   });
 });
 
-describe('options and URLs', () => {
+describe('options', () => {
   const base: TransportOptions = { memberId: 1, clusterId: 5, ...callbacks };
 
   it('fills in defaults and refuses bad limits', () => {
@@ -96,14 +95,5 @@ describe('options and URLs', () => {
     expect(() => resolveSettings({ ...base, queueMessagesMax: 0 })).toThrow(InvalidTransportOptionsError);
     expect(() => resolveSettings({ ...base, frameBytesMax: 100_000, snapshotChunkBytes: 100_000 })).toThrow(InvalidTransportOptionsError);
     expect(() => resolveSettings({ ...base, reconnectDelayMs: { initial: 100, max: 10 } })).toThrow(InvalidTransportOptionsError);
-  });
-
-  it('parses peer URLs into gRPC targets', () => {
-    expect(parsePeerUrl('http://127.0.0.1:2380')).toEqual({ url: 'http://127.0.0.1:2380', target: '127.0.0.1:2380', secure: false });
-    expect(parsePeerUrl('https://[::1]:2380').target).toBe('[::1]:2380');
-    expect(parsePeerUrl('https://member-1.example').target).toBe('member-1.example:443');
-    expect(() => parsePeerUrl('http://host:2380/path')).toThrow(/only scheme, host and port/);
-    expect(() => parsePeerUrl('unix:///tmp/sock')).toThrow(/scheme must be http or https/);
-    expect(() => parsePeerUrl('127.0.0.1:2380')).toThrow();
   });
 });
