@@ -9,6 +9,7 @@ import { LeaderMonitor } from './leader-monitor.js';
 import { leaseService } from './lease-service.js';
 import { WatchResponseEncoder, acceptPreEncodedWatchResponses } from './watch-encoding.js';
 import { watchService } from './watch-stream.js';
+import { lastUnionMemberWins } from './watch-request.js';
 import { services } from './protos.js';
 
 /** gRPC framing on top of the largest request etcd accepts (its own margin). */
@@ -31,6 +32,7 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
   server.addService(services.KV.service, kvService(member));
   server.addService(services.Cluster.service, clusterService(member));
   server.addService(services.Maintenance.service, maintenanceService(member));
+  lastUnionMemberWins(services.Watch.service);
   const encoder = new WatchResponseEncoder(acceptPreEncodedWatchResponses(services.Watch.service));
   server.addService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor, encoder }));
   server.addService(services.Lease.service, leaseService(member, leaderMonitor));
