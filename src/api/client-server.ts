@@ -10,6 +10,7 @@ import { leaseService } from './lease-service.js';
 import { WatchResponseEncoder, acceptPreEncodedWatchResponses } from './watch-encoding.js';
 import { watchService } from './watch-stream.js';
 import { lastUnionMemberWins } from './watch-request.js';
+import { allowEtcdNestingInProtoLoader } from './proto-nesting.js';
 import { services } from './protos.js';
 
 /** gRPC framing on top of the largest request etcd accepts (its own margin). */
@@ -22,6 +23,7 @@ function credentials(tls: TlsFiles | null): ServerCredentials {
 }
 
 export async function startClientServer(member: RaftMember, urls: readonly string[], tls: TlsFiles | null, maxRequestBytes: number): Promise<Server> {
+  allowEtcdNestingInProtoLoader();
   const leaderMonitor = new LeaderMonitor(() => member.hasLeader(), member.config.electionTimeoutMs);
   const server = new Server({
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
