@@ -10,6 +10,8 @@ import { LeaderMonitor } from './leader-monitor.js';
 import { leaseService } from './lease-service.js';
 import { WatchResponseEncoder, acceptPreEncodedWatchResponses } from './watch-encoding.js';
 import { watchService } from './watch-stream.js';
+import { lastUnionMemberWins } from './watch-request.js';
+import { allowEtcdNestingInProtoLoader } from './proto-nesting.js';
 import { services } from './protos.js';
 
 /** gRPC framing on top of the largest request etcd accepts (its own margin). */
@@ -22,6 +24,7 @@ function credentials(tls: TlsFiles | null): ServerCredentials {
 }
 
 export async function startClientServer(member: RaftMember, urls: readonly string[], tls: TlsFiles | null, maxRequestBytes: number): Promise<Server> {
+  allowEtcdNestingInProtoLoader();
   const leaderMonitor = new LeaderMonitor(() => member.hasLeader(), member.config.electionTimeoutMs);
   const server = new Server({
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
@@ -32,6 +35,7 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
   server.addService(services.KV.service, kvService(member));
   server.addService(services.Cluster.service, clusterService(member));
   server.addService(services.Maintenance.service, maintenanceService(member));
+  lastUnionMemberWins(services.Watch.service);
   const encoder = new WatchResponseEncoder(acceptPreEncodedWatchResponses(services.Watch.service));
   server.addService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor, encoder }));
   server.addService(services.Lease.service, leaseService(member, leaderMonitor));

@@ -50,7 +50,8 @@ export class WatchResponseEncoder {
 
   /** A whole WatchResponse carrying `events` for the watcher `watchId`. */
   response(responseHeader: ResponseHeader, watchId: number, events: readonly Event[], withPrevKv: boolean): Buffer {
-    const pieces = [this.headerField(responseHeader), this.encode({ watch_id: watchId })];
+    // etcd writes no watch_id 0 (the default); protobufjs writes any field that is set.
+    const pieces = [this.headerField(responseHeader), ...(watchId === 0 ? [] : [this.encode({ watch_id: watchId })])];
     for (const event of events) pieces.push(this.eventField(event, withPrevKv));
     return Buffer.concat(pieces);
   }
@@ -78,7 +79,8 @@ export class WatchResponseEncoder {
 }
 
 export function eventMessage(event: Event, withPrevKv: boolean): object {
-  const message: { type: number; kv: object; prev_kv?: object } = { type: event.type === 'put' ? 0 : 1, kv: keyValue(event.kv) };
+  // A put is type 0, the default, which etcd leaves out.
+  const message: { type?: number; kv: object; prev_kv?: object } = event.type === 'put' ? { kv: keyValue(event.kv) } : { type: 1, kv: keyValue(event.kv) };
   if (withPrevKv && event.prevKv !== undefined) message.prev_kv = keyValue(event.prevKv);
   return message;
 }

@@ -15,9 +15,11 @@ import { header } from './handlers.js';
 import type { WatchResponseEncoder } from './watch-encoding.js';
 import { LeaderMonitor } from './leader-monitor.js';
 
-/** etcd's cancel reason for a watch from a compacted revision (clients match on it). */
-const COMPACTED_REASON = 'etcdserver: mvcc: required revision has been compacted';
 const DUPLICATE_ID_REASON = 'mvcc: duplicate watch ID provided on the WatchStream';
+/** etcd's refusal of range_end ≤ key (range_end neither empty nor "\0"). */
+const EMPTY_RANGE_REASON = 'mvcc: watcher range is empty';
+/** The watch_id of a refused create request: etcd names no watcher. */
+const REFUSED_WATCH_ID = -1;
 /** A progress response that answers WatchProgressRequest: tied to no watcher. */
 const PROGRESS_WATCH_ID = -1;
 /** Watchers on one stream (etcd has no limit; this keeps one client from taking a member's memory). */
@@ -85,20 +87,29 @@ class WatchStream implements WatchReceiver {
   }
 
   private create(create: any): void {
+    const key: Uint8Array = create.key ?? EMPTY;
+    const rangeEnd: Uint8Array = create.range_end ?? EMPTY;
     const requestedId = Number(create.watch_id ?? 0);
-    const id = requestedId > 0 ? requestedId : this.freeId();
     const currentHeader = header(this.member.header());
-    if (this.byId.has(id) || this.byId.size >= WATCHERS_PER_STREAM_MAX) {
-      const reason = this.byId.has(id) ? DUPLICATE_ID_REASON : `etcdserver: too many watchers on one stream (max ${WATCHERS_PER_STREAM_MAX})`;
-      this.send({ header: currentHeader, watch_id: id, created: true, canceled: true, cancel_reason: reason });
+    // etcd's order: the range first, then the id; a refusal takes no id.
+    const refusal = isEmptyRange(key, rangeEnd)
+      ? EMPTY_RANGE_REASON
+      : requestedId > 0 && this.byId.has(requestedId)
+        ? DUPLICATE_ID_REASON
+        : this.byId.size >= WATCHERS_PER_STREAM_MAX
+          ? `etcdserver: too many watchers on one stream (max ${WATCHERS_PER_STREAM_MAX})`
+          : null;
+    if (refusal !== null) {
+      this.send({ header: currentHeader, watch_id: REFUSED_WATCH_ID, created: true, canceled: true, cancel_reason: refusal });
       return;
     }
+    const id = requestedId > 0 ? requestedId : this.freeId();
     const filters = (create.filters ?? []) as number[];
     const watcher = this.member.watchHub.watch(
       {
-        key: create.key ?? EMPTY,
-        rangeEnd: create.range_end ?? EMPTY,
-        startRevision: Math.max(0, Number(create.start_revision ?? 0)),
+        key,
+        rangeEnd,
+        startRevision: Number(create.start_revision ?? 0),
         filters: { noPut: filters.includes(0), noDelete: filters.includes(1) },
       },
       this,
@@ -106,7 +117,7 @@ class WatchStream implements WatchReceiver {
     const entry: WatcherEntry = { id, watcher, prevKv: create.prev_kv === true, progressNotify: create.progress_notify === true };
     this.byId.set(id, entry);
     this.byWatcher.set(watcher, entry);
-    this.send({ header: currentHeader, watch_id: id, created: true });
+    this.send(withoutDefaults({ header: currentHeader, watch_id: id, created: true }));
     // History, if asked for, goes out after the created notice.
     this.member.watchHub.catchUpOne(watcher);
   }
@@ -120,7 +131,7 @@ class WatchStream implements WatchReceiver {
     const entry = this.byId.get(id);
     if (entry === undefined) return;
     this.forget(entry);
-    this.send({ header: header(this.member.header()), watch_id: id, canceled: true });
+    this.send(withoutDefaults({ header: header(this.member.header()), watch_id: id, canceled: true }));
   }
 
   private forget(entry: WatcherEntry): void {
@@ -147,7 +158,7 @@ class WatchStream implements WatchReceiver {
     if (this.blocked || this.closed) return;
     const current = header(this.member.header());
     for (const entry of this.byId.values()) {
-      if (entry.progressNotify && entry.watcher.synced) this.send({ header: current, watch_id: entry.id });
+      if (entry.progressNotify && entry.watcher.synced) this.send(withoutDefaults({ header: current, watch_id: entry.id }));
     }
   }
 
@@ -166,7 +177,10 @@ class WatchStream implements WatchReceiver {
     if (entry === undefined) return;
     this.byId.delete(entry.id);
     this.byWatcher.delete(watcher);
-    this.send({ header: header(this.member.header()), watch_id: entry.id, canceled: true, compact_revision: compactRevision, cancel_reason: COMPACTED_REASON });
+    // etcd's form: a header without revision, the compact revision, and no cancel_reason (clients
+    // read compact_revision).
+    const { revision: _omitted, ...headerWithoutRevision } = header(this.member.header()) as { revision: number };
+    this.send(withoutDefaults({ header: headerWithoutRevision, watch_id: entry.id, canceled: true, compact_revision: compactRevision }));
   }
 
   synced(_watcher: Watcher): void {
@@ -206,3 +220,14 @@ class WatchStream implements WatchReceiver {
   }
 }
 
+
+/** range_end at or before key watches nothing: etcd refuses it (empty and "\0" are not ends). */
+function isEmptyRange(key: Uint8Array, rangeEnd: Uint8Array): boolean {
+  if (rangeEnd.byteLength === 0 || (rangeEnd.byteLength === 1 && rangeEnd[0] === 0)) return false;
+  return Buffer.compare(Buffer.from(key.buffer, key.byteOffset, key.byteLength), Buffer.from(rangeEnd.buffer, rangeEnd.byteOffset, rangeEnd.byteLength)) >= 0;
+}
+
+/** Leaves out zero and false fields, which etcd's encoder never writes (protobufjs writes what is set). */
+function withoutDefaults(response: Record<string, unknown>): object {
+  return Object.fromEntries(Object.entries(response).filter(([, value]) => value !== 0 && value !== false));
+}

@@ -594,7 +594,8 @@ export class MvccStore {
   hash(revision = 0): HashResult {
     if (revision > this.currentRevision) throw new FutureRevisionError(revision, this.currentRevision);
     const at = revision <= 0 ? this.currentRevision : revision;
-    if (at < this.compacted) throw new CompactedRevisionError(at, this.compacted);
+    // Unlike a range, etcd 3.4 refuses a hash at the compacted revision itself (asked for, not 0).
+    if (revision > 0 ? at <= this.compacted : at < this.compacted) throw new CompactedRevisionError(at, this.compacted);
     let crc = 0;
     this.index.forEach((keyIndex) => {
       for (const record of keyIndex.records()) {

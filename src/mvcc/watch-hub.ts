@@ -145,12 +145,20 @@ export class WatchHub implements StoreObserver {
     if (this.count >= this.limits.watchersMax) throw new TooManyWatchersError(this.limits.watchersMax);
     const current = this.store.revision;
     // A start in the future makes a synced watcher that ignores revisions before it (etcd's rule).
-    const start = options.startRevision > 0 ? options.startRevision : current + 1;
+    // A negative start below etcd's compacted revision (-1 before any compaction) is canceled as
+    // compacted by its first catch-up; -1 before any compaction reads no history, as 0 does.
+    const requested = options.startRevision;
+    const start = requested > 0 || (requested < 0 && requested < this.compactedRevision) ? requested : current + 1;
     const watcher = new Watcher(options, receiver, start);
     this.count++;
     if (start > current) this.addSynced(watcher);
     else this.unsynced.add(watcher);
     return watcher;
+  }
+
+  /** The compacted revision as etcd reports it to watchers: -1 before any compaction. */
+  get compactedRevision(): number {
+    return this.store.compactedRevision > 0 ? this.store.compactedRevision : -1;
   }
 
   cancel(watcher: Watcher): void {
@@ -179,7 +187,7 @@ export class WatchHub implements StoreObserver {
     } catch (error) {
       if (!(error instanceof CompactedRevisionError)) throw error;
       this.cancel(watcher);
-      watcher.receiver.compacted(watcher, this.store.compactedRevision);
+      watcher.receiver.compacted(watcher, this.compactedRevision);
       return;
     }
     const events = watcher.select(changes.events);

@@ -3,8 +3,26 @@
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { PROTO_ROOT } from '../raftpb/proto-root.js';
+import { TXN_OPS_MAX } from './validate.js';
 
 export { PROTO_ROOT };
+
+/**
+ * How deep messages may nest, for protobufjs here and for proto-loader's copy (src/api): a Txn
+ * that etcd accepts nests up to TXN_OPS_MAX + 1 TxnRequests, each but the last inside a RequestOp,
+ * wrapped in an InternalRequest or ForwardRequest, with a few levels under the innermost op; its
+ * TxnResponse nests as deep. protobufjs's default of 100 refused a Txn 50 deep, which etcd serves.
+ * A bound still, so a hostile message cannot run the stack out.
+ */
+export const MESSAGE_NESTING_MAX = 2 * (TXN_OPS_MAX + 1) + 16;
+
+/** Sets protobufjs's nesting bound (encode, decode and object conversion) to MESSAGE_NESTING_MAX. */
+export function allowEtcdNesting(library: { util: { recursionLimit: number }; Reader: { recursionLimit: number } }): void {
+  library.util.recursionLimit = MESSAGE_NESTING_MAX;
+  library.Reader.recursionLimit = MESSAGE_NESTING_MAX;
+}
+
+allowEtcdNesting(protobuf as unknown as Parameters<typeof allowEtcdNesting>[0]);
 
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => join(PROTO_ROOT, target);

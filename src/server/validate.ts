@@ -10,10 +10,26 @@ export const TXN_OPS_MAX = 128;
 const EMPTY = new Uint8Array(0);
 
 export function validateTxn(request: TxnRequest): void {
-  const longest = Math.max(request.compare?.length ?? 0, request.success?.length ?? 0, request.failure?.length ?? 0);
-  if (longest > TXN_OPS_MAX) throw new ServerError(ServerErrorCode.TooManyOps, 'etcdserver: too many operations in txn request');
-  for (const compare of request.compare ?? []) requireKey(compare.key);
+  checkOps(request, TXN_OPS_MAX);
   for (const branch of [request.success ?? [], request.failure ?? []]) checkBranch(branch);
+}
+
+/**
+ * etcd's walk, in its order: a Txn may have at most `opsMax` compares, and as many ops in each
+ * branch; a nested Txn gets what its parent left (opsMax less the parent's longest list), so the
+ * budget also bounds the nesting (128 levels of one op each at most). Every op names a key.
+ */
+function checkOps(request: TxnRequest, opsMax: number): void {
+  const longest = Math.max(request.compare?.length ?? 0, request.success?.length ?? 0, request.failure?.length ?? 0);
+  if (longest > opsMax) throw new ServerError(ServerErrorCode.TooManyOps, 'etcdserver: too many operations in txn request');
+  for (const compare of request.compare ?? []) requireKey(compare.key);
+  for (const op of [...(request.success ?? []), ...(request.failure ?? [])]) {
+    if (op.request_range) requireKey(op.request_range.key);
+    else if (op.request_put) requireKey(op.request_put.key);
+    else if (op.request_delete_range) requireKey(op.request_delete_range.key);
+    else if (op.request_txn) checkOps(op.request_txn, opsMax - longest);
+    else throw new ServerError(ServerErrorCode.KeyNotFound, 'etcdserver: key not found');
+  }
 }
 
 /** Checked before proposing, and again when applying, so a request committed unchecked changes nothing. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { services } from '../../src/api/protos.js';
 import { WatchResponseEncoder, acceptPreEncodedWatchResponses, eventMessage } from '../../src/api/watch-encoding.js';
-import { header } from '../../src/api/handlers.js';
+import { header, keyValue } from '../../src/api/handlers.js';
 import type { Event } from '../../src/mvcc/mvcc-store.js';
 
 const method = (services.Watch.service as unknown as { Watch: { responseSerialize: (v: object) => Buffer; responseDeserialize: (b: Buffer) => object } }).Watch;
@@ -21,6 +21,11 @@ describe('WatchResponseEncoder', () => {
       const whole = plain({ header: header(responseHeader), watch_id: 42, events: [put, del].map((event) => eventMessage(event, withPrevKv)) });
       expect(decode(built)).toEqual(decode(whole));
     }
+  });
+
+  it('leaves out watch_id 0 and a put event\'s type 0, as etcd does', () => {
+    const built = new WatchResponseEncoder(plain).response(responseHeader, 0, [put], false);
+    expect(built).toEqual(Buffer.concat([plain({ header: header(responseHeader) }), plain({ events: [{ kv: keyValue(put.kv) }] })]));
   });
 
   it('shares one encoding of an event between watchers, and keeps their watch ids apart', () => {

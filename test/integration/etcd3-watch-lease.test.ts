@@ -190,10 +190,10 @@ describe('etcd3 watch()', () => {
     watcher.on('connected', () => (connected = true));
     const error = await new Promise<Error>((resolve) => watcher.on('error', resolve));
     expect(connected).toBe(true);
-    // etcd3 ignores compact_revision and reports the cancel with its reason. (etcd sends no reason
-    // with a compaction cancel, so the message ends at the colon there; raftkv adds ErrCompacted's text.)
+    // etcd3 ignores compact_revision and reports the cancel with its reason; etcd sends no reason
+    // with a compaction cancel, and neither does raftkv, so the message ends after the colon.
     expect(error).toBeInstanceOf(EtcdError);
-    expect(error.message).toMatch(/^Watcher canceled:( etcdserver: mvcc: required revision has been compacted)?$/);
+    expect(error.message).toBe('Watcher canceled: ');
 
     // What an application does next: watch again from the compact revision.
     const { watcher: replaying, seen: again } = await open(single.watch().key('ewc/k').startRevision(String(compactAt)).withPreviousKV());

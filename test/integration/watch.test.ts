@@ -93,7 +93,7 @@ describe('Watch', () => {
     const chosen = await watch.create({ key: '/w/c', watchId: 7 });
     expect(chosen).toBe(7);
     const again = await watch.create({ key: '/w/c', watchId: 7 });
-    expect(again).toBe(7);
+    expect(again).toBe(-1);
     const refusal = watch.responses.find((response) => response.created && response.canceled);
     expect(refusal?.cancel_reason).toMatch(/duplicate watch ID/);
     watch.cancel(7);
@@ -103,7 +103,7 @@ describe('Watch', () => {
     expect(watch.events(7)).toEqual([]);
   });
 
-  it('refuses a start revision below the compacted one with compact_revision and the compacted reason', async () => {
+  it('refuses a start revision below the compacted one with compact_revision and, as etcd, no cancel_reason', async () => {
     const old = await put('/w/old', '1');
     const compactAt = await put('/w/old', '2');
     await call(cluster.client(leader), 'Compact', { revision: compactAt });
@@ -112,7 +112,7 @@ describe('Watch', () => {
       const id = await watch.create({ key: '/w/old', startRevision: old });
       const canceled = await watch.waitFor((response) => Number(response.watch_id) === id && response.canceled, 2000);
       expect(Number(canceled.compact_revision)).toBe(compactAt);
-      expect(canceled.cancel_reason).toBe('etcdserver: mvcc: required revision has been compacted');
+      expect(canceled.cancel_reason).toBe('');
     });
     // From the compacted revision itself, history is still there.
     const id = await watch.create({ key: '/w/old', startRevision: compactAt });

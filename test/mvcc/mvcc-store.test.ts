@@ -275,6 +275,17 @@ describe('compaction', () => {
     expect(store.range(NONE, ALL).count).toBe(1);
   });
 
+  it('hashing at the compacted revision errors, as etcd 3.4\'s HashKV does, though a range there works', async () => {
+    const store = await compacted();
+    expect(() => store.hash(5)).toThrow(COMPACTED);
+    expect(() => store.hash(4)).toThrow(CompactedRevisionError);
+    expect(store.hash(6).hashRevision).toBe(6);
+    // 0 means the current revision, served even when it is the compacted one.
+    put(store, 'c', 'c1'); // 7
+    store.compact(7);
+    expect(store.hash(0).hashRevision).toBe(7);
+  });
+
   it('compacting an already compacted or a future revision errors like etcd', async () => {
     const store = await compacted();
     expect(() => store.compact(5)).toThrow(COMPACTED);
