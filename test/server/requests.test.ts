@@ -50,12 +50,6 @@ describe('InternalRequest', () => {
     expect(decoded.put?.lease).toBe(2n ** 53n - 1n);
     expect(decoded.lease_revoke?.ID).toBe(-42n);
   });
-
-  it('a put without a lease decodes without one, or with 0n when a zero was written', () => {
-    expect(decodeInternalRequest(encodeInternalRequest({ member_id: 1, request_id: 2, put: { key } })).put?.lease).toBeUndefined();
-    expect(decodeInternalRequest(encodeInternalRequest({ member_id: 1, request_id: 2, put: { key, lease: 0n } })).put?.lease ?? 0n).toBe(0n);
-    expect(decodeInternalRequest(encodeInternalRequest({ member_id: 1, request_id: 2, put: { key, lease: 0 as never } })).put?.lease ?? 0n).toBe(0n);
-  });
 });
 
 describe('Forward', () => {
