@@ -2,6 +2,7 @@
 // arrive on a bidirectional stream, each answered with the TTL the lease now has (0: no such lease).
 
 import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { toLeaseId } from '../lease/lease-id.js';
 import type { RaftMember } from '../server/member.js';
 import { toGrpcError } from './errors.js';
 import { header, unary } from './handlers.js';
@@ -10,15 +11,15 @@ import type { LeaderMonitor } from './leader-monitor.js';
 export function leaseService(member: RaftMember, leaderMonitor: LeaderMonitor): UntypedServiceImplementation {
   return {
     LeaseGrant: unary(async (request) => {
-      const result = await member.leaseGrant(Number(request.TTL ?? 0), Number(request.ID ?? 0));
+      const result = await member.leaseGrant(Number(request.TTL ?? 0), toLeaseId(request.ID));
       return { header: header(result.header), ID: result.id, TTL: result.ttlSeconds, error: '' };
     }),
     LeaseRevoke: unary(async (request) => {
-      const result = await member.leaseRevoke(Number(request.ID ?? 0));
+      const result = await member.leaseRevoke(toLeaseId(request.ID));
       return { header: header(result.header) };
     }),
     LeaseTimeToLive: unary(async (request) => {
-      const result = await member.leaseTimeToLive(Number(request.ID ?? 0), request.keys === true);
+      const result = await member.leaseTimeToLive(toLeaseId(request.ID), request.keys === true);
       return { header: header(result.header), ID: result.ID, TTL: result.TTL, grantedTTL: result.grantedTTL ?? 0, keys: result.keys ?? [] };
     }),
     LeaseLeases: unary(async () => ({ header: header(member.header()), leases: member.leaseIds().map((id) => ({ ID: id })) })),
@@ -42,10 +43,10 @@ function keepAlive(member: RaftMember, call: ServerDuplexStream<any, any>, leade
   }
   let queue: Promise<void> = Promise.resolve();
   call.on('data', (request: any) => {
-    const id = Number(request.ID ?? 0);
     queue = queue.then(async () => {
       if (ended) return;
       try {
+        const id = toLeaseId(request.ID);
         const result = await member.leaseRenew(id);
         if (!ended) call.write({ header: header(result.header), ID: id, TTL: result.ttlSeconds });
       } catch (error) {

@@ -11,9 +11,11 @@
 //
 // No clock of its own: every call that needs the time takes `nowMs`.
 
+import type { LeaseId } from './lease-id.js';
+
 export class LeaseNotFoundError extends Error {
   readonly code = 'LEASE_NOT_FOUND';
-  constructor(readonly leaseId: number) {
+  constructor(readonly leaseId: LeaseId) {
     super('etcdserver: requested lease not found');
     this.name = 'LeaseNotFoundError';
   }
@@ -21,7 +23,7 @@ export class LeaseNotFoundError extends Error {
 
 export class LeaseExistsError extends Error {
   readonly code = 'LEASE_EXISTS';
-  constructor(readonly leaseId: number) {
+  constructor(readonly leaseId: LeaseId) {
     super('etcdserver: lease already exists');
     this.name = 'LeaseExistsError';
   }
@@ -36,7 +38,7 @@ export class NotPrimaryError extends Error {
 }
 
 export interface Lease {
-  readonly id: number;
+  readonly id: LeaseId;
   /** The TTL granted, in seconds (raised to the minimum). */
   readonly ttlSeconds: number;
   /** On the primary: when the lease expires unless renewed. Elsewhere: Infinity. */
@@ -51,7 +53,7 @@ export interface Lease {
 export const LEASE_TTL_SECONDS_MAX = 9_000_000_000;
 
 export class Lessor {
-  private readonly leases = new Map<number, Lease>();
+  private readonly leases = new Map<LeaseId, Lease>();
   private primary = false;
 
   constructor(
@@ -75,7 +77,7 @@ export class Lessor {
   // ---- replicated changes (applied entries) -------------------------------------------------
 
   /** `ttlSeconds` as proposed: the proposer raised it (members may differ in their minimum). */
-  grant(id: number, ttlSeconds: number, nowMs: number): Lease {
+  grant(id: LeaseId, ttlSeconds: number, nowMs: number): Lease {
     if (this.leases.has(id)) throw new LeaseExistsError(id);
     const ttl = ttlSeconds;
     const lease: Lease = { id, ttlSeconds: ttl, expiryMs: this.primary ? nowMs + ttl * 1000 : Infinity, revokeRetryAtMs: 0, keys: new Set() };
@@ -84,18 +86,18 @@ export class Lessor {
   }
 
   /** Forgets the lease; returns its keys (which the caller deletes in the same revision). */
-  revoke(id: number): string[] {
+  revoke(id: LeaseId): string[] {
     const lease = this.leases.get(id);
     if (lease === undefined) throw new LeaseNotFoundError(id);
     this.leases.delete(id);
     return [...lease.keys];
   }
 
-  attach(id: number, key: string): void {
+  attach(id: LeaseId, key: string): void {
     this.leases.get(id)?.keys.add(key);
   }
 
-  detach(id: number, key: string): void {
+  detach(id: LeaseId, key: string): void {
     this.leases.get(id)?.keys.delete(key);
   }
 
@@ -106,15 +108,15 @@ export class Lessor {
 
   // ---- reads --------------------------------------------------------------------------------
 
-  get(id: number): Lease | undefined {
+  get(id: LeaseId): Lease | undefined {
     return this.leases.get(id);
   }
 
-  has(id: number): boolean {
+  has(id: LeaseId): boolean {
     return this.leases.has(id);
   }
 
-  ids(): number[] {
+  ids(): LeaseId[] {
     return [...this.leases.keys()];
   }
 
@@ -141,7 +143,7 @@ export class Lessor {
   }
 
   /** A keep-alive: the lease lives its full TTL from now. Returns the TTL. */
-  renew(id: number, nowMs: number): number {
+  renew(id: LeaseId, nowMs: number): number {
     if (!this.primary) throw new NotPrimaryError();
     const lease = this.leases.get(id);
     // An expired lease waiting for its revocation to apply cannot be saved any more.
@@ -154,8 +156,8 @@ export class Lessor {
    * Up to `max` leases past their deadline, to revoke through Raft. One returned is not returned
    * again for `retryMs`, in case its revocation is lost; it can no longer be renewed.
    */
-  expired(nowMs: number, max: number, retryMs: number): number[] {
-    const found: number[] = [];
+  expired(nowMs: number, max: number, retryMs: number): LeaseId[] {
+    const found: LeaseId[] = [];
     if (!this.primary) return found;
     for (const lease of this.leases.values()) {
       if (found.length >= max) break;

@@ -7,10 +7,14 @@
 //                                      compactedRevision f64
 //   'x:' + name (utf8)              → a member metadata record (getMeta/setMeta), raw bytes
 //
-// A revision record: crc u32 (over everything after it), flags u8 (bit 0: tombstone),
-// createRevision f64, modRevision f64, version f64, lease f64, key length u32, key, value.
-// Numbers are doubles as in the old store: every revision and version is an integer below 2^53, and
-// a lease id round-trips exactly whatever JS number the member hands in.
+// A revision record: crc u32 (over everything after it), flags u8 (bit 0: tombstone, bit 1: the
+// lease is an int64), createRevision f64, modRevision f64, version f64, lease (8 bytes), key length
+// u32, key, value.
+// Numbers are doubles as in the old store: every revision and version is an integer below 2^53.
+// A lease ID is any int64. One that a double holds exactly (|id| < 2^53, every ID the store could
+// hold before IDs became 64-bit) is still written as a double, flag bit 1 clear, so such records
+// are byte for byte what earlier versions wrote and read (HashKV agrees across versions, snapshot
+// images travel both ways); only a wider ID sets bit 1 and is written as a big-endian int64.
 
 import { keepBytes } from './arena.js';
 import { crc32 as zlibCrc32 } from 'node:zlib';
@@ -23,7 +27,8 @@ export interface KeyValue {
   readonly modRevision: number;
   readonly version: number;
   readonly value: Uint8Array;
-  readonly lease: number;
+  /** The lease ID (any int64; 0n: none). A bigint, the lease room's LeaseId, which mvcc does not import. */
+  readonly lease: bigint;
 }
 
 /** One entry of a key's history: a put (the key's value as of that revision) or a tombstone. */
@@ -79,16 +84,23 @@ export function decodeRecordKey(bytes: Buffer): Revision {
 }
 
 const RECORD_HEADER = 4 + 1 + 4 * 8 + 4;
+const FLAG_TOMBSTONE = 1;
+const FLAG_WIDE_LEASE = 2;
+/** 2^53 − 1: the largest integer up to which every integer is a double. */
+const DOUBLE_EXACT_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** The record's body (without the revision), checksummed. */
 export function encodeRecord(record: RevisionRecord): Buffer {
   const { kv } = record;
   const bytes = Buffer.alloc(RECORD_HEADER + kv.key.byteLength + kv.value.byteLength);
-  bytes.writeUInt8(record.tombstone ? 1 : 0, 4);
+  const { lease } = kv;
+  const wideLease = lease !== 0n && (lease > DOUBLE_EXACT_MAX || lease < -DOUBLE_EXACT_MAX);
+  bytes.writeUInt8((record.tombstone ? FLAG_TOMBSTONE : 0) | (wideLease ? FLAG_WIDE_LEASE : 0), 4);
   bytes.writeDoubleBE(kv.createRevision, 5);
   bytes.writeDoubleBE(kv.modRevision, 13);
   bytes.writeDoubleBE(kv.version, 21);
-  bytes.writeDoubleBE(kv.lease, 29);
+  if (wideLease) bytes.writeBigInt64BE(lease, 29);
+  else bytes.writeDoubleBE(lease === 0n ? 0 : Number(lease), 29);
   bytes.writeUInt32BE(kv.key.byteLength, 37);
   bytes.set(kv.key, RECORD_HEADER);
   bytes.set(kv.value, RECORD_HEADER + kv.key.byteLength);
@@ -109,9 +121,15 @@ export function decodeRecord(revision: Revision, bytes: Buffer): RevisionRecord 
     createRevision: bytes.readDoubleBE(5),
     modRevision: bytes.readDoubleBE(13),
     version: bytes.readDoubleBE(21),
-    lease: bytes.readDoubleBE(29),
+    lease: (flags & FLAG_WIDE_LEASE) !== 0 ? bytes.readBigInt64BE(29) : doubleLease(bytes.readDoubleBE(29), revision),
   };
-  return { revision, kv, tombstone: (flags & 1) === 1 };
+  return { revision, kv, tombstone: (flags & FLAG_TOMBSTONE) !== 0 };
+}
+
+function doubleLease(value: number, revision: Revision): bigint {
+  if (value === 0) return 0n;
+  if (!Number.isSafeInteger(value)) throw new MvccCorruptError(`record ${revision.main}.${revision.sub} has a bad lease ${value}`);
+  return BigInt(value);
 }
 
 export interface MetaRecord {

@@ -121,7 +121,7 @@ export interface WriteTxn {
   /** The main revision this transaction's changes get (current revision + 1). */
   readonly revision: number;
   /** Writes `key`; returns its previous value (as this transaction sees it), if it existed. */
-  put(key: Uint8Array, value: Uint8Array, lease: number): KeyValue | undefined;
+  put(key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue | undefined;
   /** Deletes the live keys in the range (range_end as in range()); returns their previous values, in key order. */
   deleteRange(key: Uint8Array, rangeEnd: Uint8Array): KeyValue[];
   /** Reads like MvccStore.range, but sees this transaction's own writes. */
@@ -436,7 +436,7 @@ export class MvccStore {
     if (!txn.touched.has(name)) txn.touched.set(name, keyIndex?.latest() !== undefined);
   }
 
-  private txnPut(txn: OpenTxn, key: Uint8Array, value: Uint8Array, lease: number): KeyValue | undefined {
+  private txnPut(txn: OpenTxn, key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue | undefined {
     if (key.byteLength === 0) throw new MvccInvalidArgumentError('key is not provided');
     if (key.byteLength > this.limits.keyBytesMax) throw new MvccLimitExceededError('key size', key.byteLength, this.limits.keyBytesMax);
     if (value.byteLength > this.limits.valueBytesMax) throw new MvccLimitExceededError('value size', value.byteLength, this.limits.valueBytesMax);
@@ -475,7 +475,7 @@ export class MvccStore {
     for (const { keyIndex, kv } of doomed) {
       this.touch(txn, keyToString(keyIndex.key), keyIndex);
       const revision: Revision = { main: txn.main, sub: txn.sub++ };
-      const tombstone: KeyValue = { key: keyIndex.key, value: EMPTY, lease: 0, createRevision: 0, modRevision: txn.main, version: 0 };
+      const tombstone: KeyValue = { key: keyIndex.key, value: EMPTY, lease: 0n, createRevision: 0, modRevision: txn.main, version: 0 };
       const record: RevisionRecord = { revision, kv: tombstone, tombstone: true };
       keyIndex.append(record);
       txn.records.push(record);

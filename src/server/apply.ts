@@ -7,6 +7,7 @@ import { CompactedRevisionError, FutureRevisionError, MvccInvalidArgumentError, 
 import type { KeyValue, MvccStore, RangeOptions, RangeResult, WriteTxn } from '../mvcc/mvcc-store.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { requireKey } from './validate.js';
+import { NO_LEASE, type LeaseId } from '../lease/lease-id.js';
 import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './requests.js';
 
 export interface PutOutcome {
@@ -75,7 +76,7 @@ export function inWriteTxn<T>(store: MvccStore, body: (txn: WriteTxn) => T): T {
 
 /** What applying needs to know beyond the store: the replicated lease set. */
 export interface ApplyContext {
-  leaseExists(id: number): boolean;
+  leaseExists(id: LeaseId): boolean;
 }
 
 export function applyPut(txn: WriteTxn, put: PutRequest, context: ApplyContext): PutOutcome {
@@ -83,14 +84,14 @@ export function applyPut(txn: WriteTxn, put: PutRequest, context: ApplyContext):
   const ignoreValue = put.ignore_value ?? false;
   const ignoreLease = put.ignore_lease ?? false;
   let value = put.value ?? EMPTY;
-  let lease = put.lease ?? 0;
+  let lease = put.lease ?? NO_LEASE;
   if (ignoreValue || ignoreLease) {
     const [current] = txn.range(put.key, EMPTY).kvs;
     if (current === undefined) throw new ServerError(ServerErrorCode.KeyNotFound, 'etcdserver: key not found');
     if (ignoreValue) value = current.value;
     if (ignoreLease) lease = current.lease;
   }
-  if (lease !== 0 && !context.leaseExists(lease)) throw new ServerError(ServerErrorCode.LeaseNotFound, 'etcdserver: requested lease not found');
+  if (lease !== NO_LEASE && !context.leaseExists(lease)) throw new ServerError(ServerErrorCode.LeaseNotFound, 'etcdserver: requested lease not found');
   const prevKv = txn.put(put.key, value, lease);
   return put.prev_kv && prevKv !== undefined ? { prevKv } : {};
 }
@@ -136,7 +137,7 @@ function compareHolds(txn: WriteTxn, compare: Compare): boolean {
   const { kvs } = txn.range(compare.key, compare.range_end ?? EMPTY);
   if (kvs.length === 0) {
     if ((compare.target ?? 0) === CompareTarget.Value) return false;
-    return compareKeyValue(compare, { key: compare.key, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: 0 });
+    return compareKeyValue(compare, { key: compare.key, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: NO_LEASE });
   }
   return kvs.every((kv) => compareKeyValue(compare, kv));
 }
@@ -157,7 +158,7 @@ function compareKeyValue(compare: Compare, kv: KeyValue): boolean {
       order = Buffer.compare(Buffer.from(kv.value), Buffer.from(compare.value ?? EMPTY));
       break;
     case CompareTarget.Lease:
-      order = Math.sign(kv.lease - (compare.lease ?? 0));
+      order = compareLeaseIds(kv.lease, compare.lease ?? NO_LEASE);
       break;
     default:
       return false;
@@ -174,4 +175,9 @@ function compareKeyValue(compare: Compare, kv: KeyValue): boolean {
     default:
       return false;
   }
+}
+
+/** Signed int64 order, as etcd compares leases. */
+function compareLeaseIds(a: LeaseId, b: LeaseId): number {
+  return a > b ? 1 : a < b ? -1 : 0;
 }

@@ -22,6 +22,7 @@ import {
 import { MvccStore, type KeyValue, type RangeResult } from '../mvcc/mvcc-store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
 import { stringToKey } from '../mvcc/codec.js';
+import { NO_LEASE, type LeaseId } from '../lease/lease-id.js';
 import { LEASE_TTL_SECONDS_MAX, LeaseExistsError, LeaseNotFoundError, Lessor } from '../lease/lessor.js';
 import { MemberLeases } from './leases.js';
 import { Failpoint, Failpoints } from '../failpoints/failpoints.js';
@@ -545,7 +546,7 @@ export class RaftMember {
     }
   }
 
-  private readonly applyContext = { leaseExists: (id: number): boolean => this.leases.lessor.has(id) };
+  private readonly applyContext = { leaseExists: (id: LeaseId): boolean => this.leases.lessor.has(id) };
 
   // ---- proposals ----------------------------------------------------------------------------
 
@@ -750,35 +751,35 @@ export class RaftMember {
 
   // ---- leases -------------------------------------------------------------------------------
 
-  /** etcd's LeaseGrant: ID 0 lets the member choose; the TTL is raised to the minimum. */
-  async leaseGrant(ttlSeconds: number, requestedId: number): Promise<{ header: ResponseHeader; id: number; ttlSeconds: number }> {
+  /** etcd's LeaseGrant: any int64 ID, 0 letting the member choose; the TTL is raised to the minimum. */
+  async leaseGrant(ttlSeconds: number, requestedId: LeaseId): Promise<{ header: ResponseHeader; id: LeaseId; ttlSeconds: number }> {
     if (ttlSeconds > LEASE_TTL_SECONDS_MAX) throw new ServerError(ServerErrorCode.LeaseTtlTooLarge, 'etcdserver: too large lease TTL');
-    if (!Number.isSafeInteger(requestedId)) throw new ServerError(ServerErrorCode.BadRequest, 'etcdserver: lease ID beyond 2^53 is not supported');
-    // Positive and below 2^53, as every ID here: it survives a trip through a JS number.
-    const id = requestedId !== 0 ? requestedId : randomInt(1, 2 ** 47) * 64 + randomInt(64);
+    // A chosen ID is positive and below 2^53, as before IDs became 64-bit: clients that read IDs
+    // as JS numbers keep working with the IDs they did not pick.
+    const id = requestedId !== NO_LEASE ? requestedId : BigInt(randomInt(1, 2 ** 47) * 64 + randomInt(64));
     const ttl = this.leases.lessor.effectiveTtl(ttlSeconds);
     const result = await this.propose({ lease_grant: { ID: id, TTL: ttl } });
     return { header: this.header(result.revision), id, ttlSeconds: ttl };
   }
 
-  async leaseRevoke(id: number): Promise<{ header: ResponseHeader }> {
+  async leaseRevoke(id: LeaseId): Promise<{ header: ResponseHeader }> {
     const result = await this.propose({ lease_revoke: { ID: id } });
     return { header: this.header(result.revision) };
   }
 
   /** A keep-alive. Only the leader keeps deadlines, so a follower asks it. TTL 0: no such lease. */
-  async leaseRenew(id: number): Promise<{ header: ResponseHeader; ttlSeconds: number }> {
+  async leaseRenew(id: LeaseId): Promise<{ header: ResponseHeader; ttlSeconds: number }> {
     const answer = await this.askLeader({ lease_renew: { ID: id } });
     return { header: this.header(), ttlSeconds: answer.lease_renew?.TTL ?? 0 };
   }
 
   /** TTL -1: no such lease (expired or revoked). */
-  async leaseTimeToLive(id: number, keys: boolean): Promise<{ header: ResponseHeader } & LeaseTimeToLive> {
+  async leaseTimeToLive(id: LeaseId, keys: boolean): Promise<{ header: ResponseHeader } & LeaseTimeToLive> {
     const answer = await this.askLeader({ lease_time_to_live: { ID: id, keys } });
     return { header: this.header(), ID: id, TTL: -1, ...answer.lease_time_to_live };
   }
 
-  leaseIds(): number[] {
+  leaseIds(): LeaseId[] {
     return this.leases.lessor.ids();
   }
 
@@ -823,7 +824,7 @@ export class RaftMember {
 
   private async answerLeaseRequest(request: ForwardRequest): Promise<ForwardResponse> {
     if (!this.isLeader()) throw new ServerError(ServerErrorCode.NotLeader, 'etcdserver: not leader');
-    const id = request.lease_renew?.ID ?? request.lease_time_to_live?.ID ?? 0;
+    const id = request.lease_renew?.ID ?? request.lease_time_to_live?.ID ?? NO_LEASE;
     const lessor = this.leases.lessor;
     // A lease granted through another member may be committed here but not applied yet.
     if (!lessor.has(id)) await this.linearizableBarrier();
@@ -852,7 +853,7 @@ export class RaftMember {
 
   private revokeExpiredLeases(): void {
     for (const id of this.leases.lessor.expired(monotonicNow(), LEASE_REVOKES_PER_CHECK_MAX, LEASE_REVOKE_RETRY_MS)) {
-      this.logger.debug({ lease: id }, 'lease expired; revoking');
+      this.logger.debug({ lease: String(id) }, 'lease expired; revoking');
       this.propose({ lease_revoke: { ID: id } }).catch(() => {});
     }
   }

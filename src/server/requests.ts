@@ -2,6 +2,7 @@
 
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
+import { leaseIdFromBits, type LeaseId, type LongBits } from '../lease/lease-id.js';
 import { PROTO_ROOT } from '../raftpb/proto-root.js';
 import { TXN_OPS_MAX } from './validate.js';
 
@@ -30,13 +31,70 @@ root.loadSync('raftkvpb/internal.proto', { keepCase: true });
 
 const TO_OBJECT = { longs: Number, bytes: Buffer, defaults: false, arrays: true } as const;
 
-/** Encoder and decoder of one message type, with the conversions every caller relies on. */
-function codec<T extends object>(name: string): { encode(value: T): Uint8Array; decode(bytes: Uint8Array): T } {
+/**
+ * Encoder and decoder of one message type, with the conversions every caller relies on: int64s as
+ * numbers (revisions, counts: all below 2^53), except lease IDs, which are any int64 and come out
+ * as exact bigints. toObject turns every int64 into a number, so `exactLeases` then puts each lease
+ * field back from the decoded message's Long. (fromObject already encodes a bigint exactly.)
+ */
+function codec<T extends object>(
+  name: string,
+  exactLeases: (decoded: any, object: any) => void,
+): { encode(value: T): Uint8Array; decode(bytes: Uint8Array): T } {
   const type = root.lookupType(name);
   return {
     encode: (value) => type.encode(type.fromObject(value as Record<string, unknown>)).finish(),
-    decode: (bytes) => type.toObject(type.decode(bytes), TO_OBJECT) as T,
+    decode: (bytes) => {
+      const decoded = type.decode(bytes);
+      const object = type.toObject(decoded, TO_OBJECT);
+      exactLeases(decoded, object);
+      return object as T;
+    },
   };
+}
+
+// Each of these walks only the fields that hold a lease ID; toObject (defaults: false) leaves out
+// a field absent on the wire, and so do these.
+
+/** A field decoded as an int64: a Long (or a number, were protobufjs without Long). */
+function exactLeaseId(value: LongBits | number): LeaseId {
+  return typeof value === 'number' ? BigInt(value) : leaseIdFromBits(value);
+}
+
+function exactIdField(decoded: any, object: any): void {
+  if (object?.ID !== undefined) object.ID = exactLeaseId(decoded.ID);
+}
+
+function exactPutLease(decoded: any, object: any): void {
+  if (object?.lease !== undefined) object.lease = exactLeaseId(decoded.lease);
+}
+
+function exactTxnLeases(decoded: any, object: any): void {
+  if (object === undefined) return;
+  const compares = object.compare as Compare[] | undefined;
+  if (compares !== undefined) {
+    for (let i = 0; i < compares.length; i++) if (compares[i].lease !== undefined) compares[i].lease = exactLeaseId(decoded.compare[i].lease);
+  }
+  for (const branch of ['success', 'failure'] as const) {
+    const ops = object[branch] as RequestOp[] | undefined;
+    if (ops === undefined) continue;
+    for (let i = 0; i < ops.length; i++) {
+      exactPutLease(decoded[branch][i].request_put, ops[i].request_put);
+      exactTxnLeases(decoded[branch][i].request_txn, ops[i].request_txn ?? undefined);
+    }
+  }
+}
+
+function exactInternalRequestLeases(decoded: any, object: any): void {
+  exactPutLease(decoded.put, object.put);
+  exactTxnLeases(decoded.txn, object.txn);
+  exactIdField(decoded.lease_grant, object.lease_grant);
+  exactIdField(decoded.lease_revoke, object.lease_revoke);
+}
+
+function exactForwardLeases(decoded: any, object: any): void {
+  exactIdField(decoded.lease_renew, object.lease_renew);
+  exactIdField(decoded.lease_time_to_live, object.lease_time_to_live);
 }
 
 export interface RangeRequest {
@@ -69,7 +127,7 @@ export interface Compare {
   create_revision?: number;
   mod_revision?: number;
   value?: Uint8Array;
-  lease?: number;
+  lease?: LeaseId;
   range_end?: Uint8Array;
 }
 
@@ -94,7 +152,7 @@ export interface CompactionRequest {
 export interface PutRequest {
   key: Uint8Array;
   value?: Uint8Array;
-  lease?: number;
+  lease?: LeaseId;
   prev_kv?: boolean;
   ignore_value?: boolean;
   ignore_lease?: boolean;
@@ -116,29 +174,29 @@ export interface InternalRequest {
   publish?: MemberAttributes;
   alarm?: AlarmRequest;
   lease_grant?: LeaseGrantRequest;
-  lease_revoke?: { ID: number };
+  lease_revoke?: { ID: LeaseId };
 }
 
 export interface LeaseGrantRequest {
   TTL: number;
-  ID: number;
+  ID: LeaseId;
 }
 
 /** What a member asks the leader over the peer transport (see internal.proto). */
 export interface ForwardRequest {
-  lease_renew?: { ID: number };
-  lease_time_to_live?: { ID: number; keys?: boolean };
+  lease_renew?: { ID: LeaseId };
+  lease_time_to_live?: { ID: LeaseId; keys?: boolean };
 }
 
 export interface LeaseTimeToLive {
-  ID: number;
+  ID: LeaseId;
   TTL: number;
   grantedTTL?: number;
   keys?: Uint8Array[];
 }
 
 export interface ForwardResponse {
-  lease_renew?: { ID: number; TTL?: number };
+  lease_renew?: { ID: LeaseId; TTL?: number };
   lease_time_to_live?: LeaseTimeToLive;
   error_code?: string;
   error_message?: string;
@@ -167,18 +225,18 @@ export interface MemberContext {
   request_id?: number;
 }
 
-const forwardRequestCodec = codec<ForwardRequest>('raftkvpb.ForwardRequest');
+const forwardRequestCodec = codec<ForwardRequest>('raftkvpb.ForwardRequest', exactForwardLeases);
 export const encodeForwardRequest = forwardRequestCodec.encode;
 export const decodeForwardRequest = forwardRequestCodec.decode;
 
-const forwardResponseCodec = codec<ForwardResponse>('raftkvpb.ForwardResponse');
+const forwardResponseCodec = codec<ForwardResponse>('raftkvpb.ForwardResponse', exactForwardLeases);
 export const encodeForwardResponse = forwardResponseCodec.encode;
 export const decodeForwardResponse = forwardResponseCodec.decode;
 
-const internalRequestCodec = codec<InternalRequest>('raftkvpb.InternalRequest');
+const internalRequestCodec = codec<InternalRequest>('raftkvpb.InternalRequest', exactInternalRequestLeases);
 export const encodeInternalRequest = internalRequestCodec.encode;
 export const decodeInternalRequest = internalRequestCodec.decode;
 
-const memberContextCodec = codec<MemberContext>('raftkvpb.MemberContext');
+const memberContextCodec = codec<MemberContext>('raftkvpb.MemberContext', () => {});
 export const encodeMemberContext = memberContextCodec.encode;
 export const decodeMemberContext = memberContextCodec.decode;

@@ -8,7 +8,7 @@ const method = (services.Watch.service as unknown as { Watch: { responseSerializ
 const plain = acceptPreEncodedWatchResponses(services.Watch.service);
 const decode = (bytes: Buffer): object => method.responseDeserialize(bytes);
 
-const kv = (key: string, value: string, modRevision: number) => ({ key: Buffer.from(key), value: Buffer.from(value), createRevision: 2, modRevision, version: modRevision - 1, lease: 0 });
+const kv = (key: string, value: string, modRevision: number) => ({ key: Buffer.from(key), value: Buffer.from(value), createRevision: 2, modRevision, version: modRevision - 1, lease: 0n });
 const put: Event = { type: 'put', kv: kv('a', 'new', 7), prevKv: kv('a', 'old', 5) };
 const del: Event = { type: 'delete', kv: { ...kv('b', '', 7), version: 0, createRevision: 0 }, prevKv: kv('b', 'gone', 6) };
 const responseHeader = { clusterId: 11, memberId: 22, revision: 7, raftTerm: 3 };

@@ -31,7 +31,7 @@ export const NONE = new Uint8Array(0);
 export const ALL = new Uint8Array([0]);
 
 /** One write transaction with one put; returns the store's revision after it. */
-export function put(store: MvccStore, key: string, value: string, lease = 0): number {
+export function put(store: MvccStore, key: string, value: string, lease = 0n): number {
   const txn = store.write();
   txn.put(b(key), b(value), lease);
   return txn.end();
@@ -44,7 +44,7 @@ export function del(store: MvccStore, key: string, rangeEnd: Uint8Array = NONE):
 }
 
 /** A kv as plain strings and numbers, for toEqual. */
-export function plain(kv: KeyValue | undefined): { key: string; value: string; createRevision: number; modRevision: number; version: number; lease: number } | undefined {
+export function plain(kv: KeyValue | undefined): { key: string; value: string; createRevision: number; modRevision: number; version: number; lease: bigint } | undefined {
   if (kv === undefined) return undefined;
   return { key: s(kv.key), value: s(kv.value), createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease };
 }

@@ -6,10 +6,10 @@ import { crc32, crc32Update } from '../../src/mvcc/codec.js';
 const KEY = Buffer.from('k');
 
 function putRecord(main: number, sub = 0): RevisionRecord {
-  return { revision: { main, sub }, tombstone: false, kv: { key: KEY, value: Buffer.from(`v${main}.${sub}`), createRevision: 0, modRevision: main, version: 0, lease: 0 } };
+  return { revision: { main, sub }, tombstone: false, kv: { key: KEY, value: Buffer.from(`v${main}.${sub}`), createRevision: 0, modRevision: main, version: 0, lease: 0n } };
 }
 function tombRecord(main: number, sub = 0): RevisionRecord {
-  return { revision: { main, sub }, tombstone: true, kv: { key: KEY, value: new Uint8Array(0), createRevision: 0, modRevision: main, version: 0, lease: 0 } };
+  return { revision: { main, sub }, tombstone: true, kv: { key: KEY, value: new Uint8Array(0), createRevision: 0, modRevision: main, version: 0, lease: 0n } };
 }
 const mains = (records: Iterable<RevisionRecord>): number[] => [...records].map((record) => record.revision.main);
 

@@ -11,14 +11,14 @@ describe('revision bookkeeping', () => {
     const store = await openStore();
     expect(store.revision).toBe(1);
     expect(put(store, 'foo', 'a')).toBe(2);
-    expect(plain(store.get(b('foo')))).toEqual({ key: 'foo', value: 'a', createRevision: 2, modRevision: 2, version: 1, lease: 0 });
-    expect(put(store, 'foo', 'b', 7)).toBe(3);
-    expect(plain(store.get(b('foo')))).toEqual({ key: 'foo', value: 'b', createRevision: 2, modRevision: 3, version: 2, lease: 7 });
+    expect(plain(store.get(b('foo')))).toEqual({ key: 'foo', value: 'a', createRevision: 2, modRevision: 2, version: 1, lease: 0n });
+    expect(put(store, 'foo', 'b', 7n)).toBe(3);
+    expect(plain(store.get(b('foo')))).toEqual({ key: 'foo', value: 'b', createRevision: 2, modRevision: 3, version: 2, lease: 7n });
     expect(del(store, 'foo')).toBe(4);
     expect(store.get(b('foo'))).toBeUndefined();
     expect(store.keyCount).toBe(0);
     expect(put(store, 'foo', 'c')).toBe(5);
-    expect(plain(store.get(b('foo')))).toEqual({ key: 'foo', value: 'c', createRevision: 5, modRevision: 5, version: 1, lease: 0 });
+    expect(plain(store.get(b('foo')))).toEqual({ key: 'foo', value: 'c', createRevision: 5, modRevision: 5, version: 1, lease: 0n });
     expect(store.keyCount).toBe(1);
   });
 
@@ -37,8 +37,8 @@ describe('revision bookkeeping', () => {
     put(store, 'a', '1');
     put(store, 'b', '2');
     const txn = store.write();
-    expect(plain(txn.put(b('a'), b('x'), 0))?.value).toBe('1');
-    expect(txn.put(b('new'), b('y'), 0)).toBeUndefined();
+    expect(plain(txn.put(b('a'), b('x'), 0n))?.value).toBe('1');
+    expect(txn.put(b('new'), b('y'), 0n)).toBeUndefined();
     txn.end();
     const txn2 = store.write();
     expect(keys(txn2.deleteRange(b('a'), b('c')))).toEqual(['a', 'b']);
@@ -56,15 +56,15 @@ describe('one transaction, one revision', () => {
     put(store, 'gone', 'x');
     const txn = store.write();
     expect(txn.revision).toBe(3);
-    txn.put(b('a'), b('1'), 0);
-    txn.put(b('b'), b('2'), 0);
-    txn.put(b('a'), b('3'), 0);
+    txn.put(b('a'), b('1'), 0n);
+    txn.put(b('b'), b('2'), 0n);
+    txn.put(b('a'), b('3'), 0n);
     txn.deleteRange(b('gone'), NONE);
     expect(store.revision).toBe(2); // outside readers do not see the open transaction
     expect(store.range(b('a'), NONE).kvs).toEqual([]);
     expect(txn.end()).toBe(3);
     expect(store.revision).toBe(3);
-    expect(plain(store.get(b('a')))).toEqual({ key: 'a', value: '3', createRevision: 3, modRevision: 3, version: 2, lease: 0 });
+    expect(plain(store.get(b('a')))).toEqual({ key: 'a', value: '3', createRevision: 3, modRevision: 3, version: 2, lease: 0n });
     expect(store.get(b('b'))?.modRevision).toBe(3);
     expect(store.get(b('gone'))).toBeUndefined();
     expect(store.range(b('gone'), NONE, { revision: 2 }).kvs.length).toBe(1);
@@ -75,13 +75,13 @@ describe('one transaction, one revision', () => {
     put(store, 'a', '1');
     put(store, 'b', '1');
     const txn = store.write();
-    txn.put(b('a'), b('2'), 0);
-    txn.put(b('c'), b('new'), 0);
+    txn.put(b('a'), b('2'), 0n);
+    txn.put(b('c'), b('new'), 0n);
     txn.deleteRange(b('b'), NONE);
     const seen = txn.range(b('a'), ALL);
     expect(seen.kvs.map(plain)).toEqual([
-      { key: 'a', value: '2', createRevision: 2, modRevision: 4, version: 2, lease: 0 },
-      { key: 'c', value: 'new', createRevision: 4, modRevision: 4, version: 1, lease: 0 },
+      { key: 'a', value: '2', createRevision: 2, modRevision: 4, version: 2, lease: 0n },
+      { key: 'c', value: 'new', createRevision: 4, modRevision: 4, version: 1, lease: 0n },
     ]);
     expect(seen.revision).toBe(4);
     expect(() => txn.range(b('a'), NONE, { revision: 5 })).toThrow(FutureRevisionError);
@@ -94,7 +94,7 @@ describe('one transaction, one revision', () => {
     const txn = store.write();
     expect(() => store.write()).toThrow(TxnInProgressError);
     txn.end();
-    expect(() => txn.put(b('a'), b('1'), 0)).toThrow(TxnEndedError);
+    expect(() => txn.put(b('a'), b('1'), 0n)).toThrow(TxnEndedError);
     store.write().end();
   });
 
@@ -104,8 +104,8 @@ describe('one transaction, one revision', () => {
     put(store, 'b', '1');
     const before = store.range(NONE, ALL).kvs.map(plain);
     const txn = store.write();
-    txn.put(b('a'), b('2'), 0);
-    txn.put(b('z'), b('2'), 0);
+    txn.put(b('a'), b('2'), 0n);
+    txn.put(b('z'), b('2'), 0n);
     txn.deleteRange(b('b'), NONE);
     txn.abort();
     expect(store.revision).toBe(3);
@@ -118,8 +118,8 @@ describe('one transaction, one revision', () => {
   it('limits refuse an oversized key or value before anything changes', async () => {
     const store = await openStore(undefined, { limits: { keyBytesMax: 4, valueBytesMax: 8 } });
     const txn = store.write();
-    expect(() => txn.put(b('toolong'), b('v'), 0)).toThrow(MvccLimitExceededError);
-    expect(() => txn.put(b('k'), Buffer.alloc(9), 0)).toThrow(MvccLimitExceededError);
+    expect(() => txn.put(b('toolong'), b('v'), 0n)).toThrow(MvccLimitExceededError);
+    expect(() => txn.put(b('k'), Buffer.alloc(9), 0n)).toThrow(MvccLimitExceededError);
     expect(txn.end()).toBe(1);
   });
 });

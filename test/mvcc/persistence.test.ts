@@ -16,12 +16,12 @@ afterEach(() => vi.restoreAllMocks());
 /** A history with overwrites, deletes, a recreated key, a multi-op transaction and metadata. */
 function writeHistory(store: MvccStore): void {
   put(store, 'a', 'a1');
-  put(store, 'b', 'b1', 5);
+  put(store, 'b', 'b1', 5n);
   put(store, 'a', 'a2');
   del(store, 'b');
   const txn = store.write();
-  txn.put(b('c'), b('c1'), 0);
-  txn.put(b('d'), b('d1'), 0);
+  txn.put(b('c'), b('c1'), 0n);
+  txn.put(b('d'), b('d1'), 0n);
   txn.deleteRange(b('a'), NONE);
   txn.end();
   put(store, 'b', 'b2');
@@ -246,7 +246,7 @@ describe('hash', () => {
     const baTxn = await openStore();
     for (const [store, order] of [[abTxn, ['a', 'b']], [baTxn, ['b', 'a']]] as const) {
       const txn = store.write();
-      for (const key of order) txn.put(b(key), b('v'), 0);
+      for (const key of order) txn.put(b(key), b('v'), 0n);
       txn.end();
     }
     expect(abTxn.range(NONE, ALL).kvs).toEqual(baTxn.range(NONE, ALL).kvs);

@@ -151,10 +151,10 @@ describe('live delivery to synced watchers', () => {
     put(store, 'k3', 'old3');
     watchPrefix(hub, rec, 'k');
     const revision = txn(store, (t) => {
-      t.put(b('k2'), b('new2'), 0);
-      t.put(b('k1'), b('x'), 0);
+      t.put(b('k2'), b('new2'), 0n);
+      t.put(b('k1'), b('x'), 0n);
       t.deleteRange(b('k3'), NONE);
-      t.put(b('k1'), b('y'), 0);
+      t.put(b('k1'), b('y'), 0n);
     });
     expect(revision).toBe(4);
     expect(rec.deliveries).toHaveLength(1);
@@ -252,9 +252,9 @@ describe('which keys a watcher sees', () => {
     const c = watchKey(hub, rec, 'c');
     const ab = watchPrefix(hub, rec, 'a');
     txn(store, (t) => {
-      t.put(b('a'), b('1'), 0);
-      t.put(b('b'), b('2'), 0);
-      t.put(b('ax'), b('3'), 0);
+      t.put(b('a'), b('1'), 0n);
+      t.put(b('b'), b('2'), 0n);
+      t.put(b('ax'), b('3'), 0n);
     });
     expect(rec.events(a)).toEqual([['put', 'a', '1', 2]]);
     expect(rec.events(c)).toEqual([]);
@@ -272,7 +272,7 @@ describe('which keys a watcher sees', () => {
     put(store, 'a', '1');
     del(store, 'a');
     txn(store, (t) => {
-      t.put(b('a'), b('2'), 0);
+      t.put(b('a'), b('2'), 0n);
       t.deleteRange(b('a'), NONE);
     });
     expect(rec.revisions(noPut)).toEqual([[3], [4]]);
@@ -374,7 +374,7 @@ describe('watchers from a past revision', () => {
     const { store, hub, rec } = await setup({ catchUpEventsMax: 3, catchUpScanMax: 1000 });
     for (let i = 0; i < 5; i++) put(store, 'k/a', `${i}`); // 2..6
     txn(store, (t) => {
-      for (const key of ['k/b', 'k/c', 'k/d', 'k/e', 'k/f']) t.put(b(key), b('big'), 0);
+      for (const key of ['k/b', 'k/c', 'k/d', 'k/e', 'k/f']) t.put(b(key), b('big'), 0n);
     }); // 7: five events in one revision
     for (let i = 0; i < 4; i++) put(store, 'k/a', `late${i}`); // 8..11
     const watcher = watchPrefix(hub, rec, 'k/', 2);
@@ -391,8 +391,8 @@ describe('watchers from a past revision', () => {
     const { store, hub, rec } = await setup({ catchUpEventsMax: 3, catchUpScanMax: 5 });
     for (let i = 0; i < 12; i++) put(store, 'noise', `${i}`); // 2..13
     txn(store, (t) => {
-      for (let i = 0; i < 7; i++) t.put(b(`noise${i}`), b('x'), 0);
-      t.put(b('a'), b('in7'), 0);
+      for (let i = 0; i < 7; i++) t.put(b(`noise${i}`), b('x'), 0n);
+      t.put(b('a'), b('in7'), 0n);
     }); // 14: eight records
     put(store, 'a', 'last'); // 15
     const watcher = watchKey(hub, rec, 'a', 2);
@@ -411,8 +411,8 @@ describe('watchers from a past revision', () => {
     const { store, hub, rec } = await setup({ catchUpEventsMax: 3, catchUpScanMax: 5 });
     for (let i = 0; i < 30; i++) {
       txn(store, (t) => {
-        t.put(b(`k${i % 4}`), b(`${i}`), 0);
-        if (i % 3 === 0) t.put(b(`k${(i + 1) % 4}`), b(`x${i}`), 0);
+        t.put(b(`k${i % 4}`), b(`${i}`), 0n);
+        if (i % 3 === 0) t.put(b(`k${(i + 1) % 4}`), b(`x${i}`), 0n);
         if (i % 7 === 6) t.deleteRange(b('k2'), NONE);
       });
     }
@@ -479,9 +479,9 @@ describe('a receiver that refuses', () => {
     rec.accepting = false;
     for (let i = 1; i <= 20; i++) {
       txn(store, (t) => {
-        t.put(b(`p/${String.fromCharCode(97 + (i % 3))}`), b(`${i}`), 0);
-        if (i % 4 === 0) t.put(b('other'), b(`${i}`), 0);
-        if (i % 5 === 0) for (const key of ['p/x', 'p/y', 'p/z', 'p/w']) t.put(b(key), b(`${i}`), 0);
+        t.put(b(`p/${String.fromCharCode(97 + (i % 3))}`), b(`${i}`), 0n);
+        if (i % 4 === 0) t.put(b('other'), b(`${i}`), 0n);
+        if (i % 5 === 0) for (const key of ['p/x', 'p/y', 'p/z', 'p/w']) t.put(b(key), b(`${i}`), 0n);
       });
     }
     expect(watcher.synced).toBe(false);
@@ -618,7 +618,7 @@ describe('restore from a snapshot image', () => {
     for (let i = from; i < from + count; i++) {
       for (const store of stores) {
         txn(store, (t) => {
-          t.put(b(`k${i % 3}`), b(`v${i}`), 0);
+          t.put(b(`k${i % 3}`), b(`v${i}`), 0n);
           if (i % 4 === 3) t.deleteRange(b('k1'), NONE);
         });
       }
@@ -641,7 +641,7 @@ describe('restore from a snapshot image', () => {
     expect(hub.unsyncedCount).toBe(2);
     catchUpAll(hub);
     expect(rec.syncs).toHaveLength(2);
-    txn(behind, (t) => t.put(b('k1'), b('live'), 0)); // 13
+    txn(behind, (t) => t.put(b('k1'), b('live'), 0n)); // 13
     for (const watcher of [single, prefix]) {
       const matcher = (name: string): boolean => watcher.matches(name);
       const restored = behind.changesSince(7, matcher, Infinity, Infinity).events.map(full);
@@ -786,9 +786,9 @@ describe('MvccStore.changesSince', () => {
     const store = await openStore();
     put(store, 'a', '1'); // 2
     txn(store, (t) => {
-      t.put(b('b'), b('1'), 0);
-      t.put(b('c'), b('1'), 0);
-      t.put(b('a'), b('2'), 0);
+      t.put(b('b'), b('1'), 0n);
+      t.put(b('c'), b('1'), 0n);
+      t.put(b('a'), b('2'), 0n);
     }); // 3
     del(store, 'a'); // 4
     put(store, 'a', '3'); // 5
@@ -831,11 +831,11 @@ describe('MvccStore.changesSince', () => {
     watchRange(hub, rec, 'a', ALL);
     put(store, 'a', '1');
     txn(store, (t) => {
-      t.put(b('a'), b('2'), 0);
-      t.put(b('a'), b('3'), 0);
+      t.put(b('a'), b('2'), 0n);
+      t.put(b('a'), b('3'), 0n);
       t.deleteRange(b('a'), NONE);
-      t.put(b('a'), b('4'), 0);
-      t.put(b('b'), b('1'), 0);
+      t.put(b('a'), b('4'), 0n);
+      t.put(b('b'), b('1'), 0n);
     });
     del(store, 'a', ALL);
     expect(store.changesSince(1, any, 100, 100).events.map(full)).toEqual(rec.deliveries.flatMap((d) => d.events.map(full)));
@@ -955,14 +955,14 @@ describe('10,000 watchers on one member', () => {
       txn(store, (t) => {
         for (let m = 0; m < 3; m++) {
           const i = (r * 397 + m * 2003) % N;
-          t.put(b(`k${i}`), b(`${r}`), 0);
+          t.put(b(`k${i}`), b(`${r}`), 0n);
           add(expectedSingle, i, `k${i}`, revision);
           const j = (r * 131 + m * 977) % N;
           const key = `p${j}/${m}`;
-          t.put(b(key), b(`${r}`), 0);
+          t.put(b(key), b(`${r}`), 0n);
           add(expectedPrefix, j, key, revision);
         }
-        t.put(b('unwatched'), b(`${r}`), 0);
+        t.put(b('unwatched'), b(`${r}`), 0n);
       });
     }
     for (let i = 0; i < N; i++) {
