@@ -36,8 +36,12 @@ export class MemberLeases implements StoreObserver {
     for (const kv of kvs) if (kv.lease !== NO_LEASE) this.lessor.attach(kv.lease, keyToString(kv.key));
   }
 
-  /** A committed grant: the proposer chose the ID and the TTL. Throws LeaseExistsError. */
+  /**
+   * A committed grant: the proposer chose the ID and the TTL. Throws LeaseExistsError, and
+   * LeaseNotFoundError for ID 0, which means "no lease" on every key (the proposer never picks it).
+   */
   grant(id: LeaseId, ttlSeconds: number): void {
+    if (id === NO_LEASE) throw new LeaseNotFoundError(id);
     this.lessor.grant(id, ttlSeconds, this.now());
     const record = Buffer.alloc(8);
     record.writeDoubleBE(ttlSeconds, 0);

@@ -505,11 +505,12 @@ export class RaftMember {
       }
       if (request.alarm !== undefined) return { revision: this.store.revision, alarms: this.alarms.apply(request.alarm) };
       if (request.lease_grant !== undefined) {
-        this.leases.grant(request.lease_grant.ID, request.lease_grant.TTL);
+        // protobuf leaves a zero ID out of the entry.
+        this.leases.grant(request.lease_grant.ID ?? NO_LEASE, request.lease_grant.TTL ?? 0);
         return { revision: this.store.revision };
       }
       if (request.lease_revoke !== undefined) {
-        const id = request.lease_revoke.ID;
+        const id = request.lease_revoke.ID ?? NO_LEASE;
         inWriteTxn(this.store, (txn) => this.leases.revoke(txn, id));
         this.leases.forget(id);
         return { revision: this.store.revision };

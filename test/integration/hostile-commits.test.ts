@@ -116,6 +116,7 @@ describe('committed hostile entries', () => {
       normal({ compaction: { revision: -5 } }),
       normal({ compaction: { revision: 10 ** 12 } }),
       normal({ lease_revoke: { ID: 123n } }),
+      normal({ lease_grant: { ID: 0n, TTL: 60 } }),
       normal({ alarm: { action: 7, memberID: 1, alarm: 99 } }),
       normal({ publish: { member_id: 777, name: 'ghost', client_urls: ['::'] } }),
     ]);
@@ -128,6 +129,9 @@ describe('committed hostile entries', () => {
     const revision = Number((await call(cluster.client(proposer), 'Range', { key: bytes('guard') })).header.revision);
     const hashes = await Promise.all(cluster.members.map((m) => call(cluster.client(m, 'Maintenance'), 'HashKV', { revision })));
     expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
+    // Lease 0 means "no lease" on every key: a grant of it must not create one.
+    const leases = await call(cluster.client(proposer, 'Lease'), 'LeaseLeases', {});
+    expect(leases.leases.map((lease: { ID: unknown }) => String(lease.ID))).not.toContain('0');
   });
 
   it('every member still serves after all are killed and replay their logs', async () => {
