@@ -9,6 +9,7 @@ import type { TxnRequest } from '../server/requests.js';
 import type { RaftMember, ResponseHeader } from '../server/member.js';
 import type { MemberInfo } from '../server/membership.js';
 import { toGrpcError } from './errors.js';
+import { putLeaseAsNumber, txnLeasesAsNumbers } from './lease-id-bridge.js';
 
 export const SERVER_VERSION = '3.5.0';
 
@@ -71,7 +72,7 @@ function txnResponse(h: object, outcome: TxnOutcome, request: TxnRequest): objec
 export function kvService(member: RaftMember): UntypedServiceImplementation {
   return {
     Put: unary(async (request) => {
-      const result = await member.put(request);
+      const result = await member.put(putLeaseAsNumber(request));
       return { header: header(result.header), ...(result.prevKv === undefined ? {} : { prev_kv: keyValue(result.prevKv) }) };
     }),
     Range: unary(async (request) => {
@@ -83,7 +84,7 @@ export function kvService(member: RaftMember): UntypedServiceImplementation {
       return { header: header(result.header), deleted: result.deleted, prev_kvs: result.prevKvs.map((kv) => keyValue(kv)) };
     }),
     Txn: unary(async (request) => {
-      const result = await member.txn(request);
+      const result = await member.txn(txnLeasesAsNumbers(request));
       return txnResponse(header(result.header), result, request);
     }),
     Compact: unary(async (request) => {
