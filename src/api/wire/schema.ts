@@ -50,6 +50,10 @@ export interface MessageSpec {
   readonly byNumber: ReadonlyArray<FieldSpec | undefined>;
   /** Declaration order: the order proto-loader fills in defaults. */
   readonly fields: readonly FieldSpec[];
+  /** proto-loader's defaults for every field outside a oneof (lists: placeholders, see repeatedNames). */
+  readonly defaults: Readonly<Record<string, unknown>>;
+  /** Repeated fields, each of which needs a new empty list per message. */
+  readonly repeatedNames: readonly string[];
 }
 
 /**
@@ -130,6 +134,34 @@ function fieldSpec(type: protobuf.Type, field: protobuf.Field): FieldSpec {
   };
 }
 
+/** A zero-length value cannot be changed, so every empty bytes default shares one. */
+export const EMPTY_BYTES = Buffer.alloc(0);
+
+function defaultsOf(fields: readonly FieldSpec[]): Pick<MessageSpec, 'defaults' | 'repeatedNames'> {
+  const defaults: Record<string, unknown> = {};
+  const repeatedNames: string[] = [];
+  for (const field of fields) {
+    if (field.oneof !== null) continue;
+    if (field.repeated) {
+      defaults[field.name] = null;
+      repeatedNames.push(field.name);
+    } else defaults[field.name] = DEFAULT_BY_KIND[field.kind];
+  }
+  return { defaults, repeatedNames };
+}
+
+const DEFAULT_BY_KIND: Record<FieldKind, unknown> = {
+  [FieldKind.Int64]: 0,
+  [FieldKind.Uint64]: 0,
+  [FieldKind.Int32]: 0,
+  [FieldKind.Uint32]: 0,
+  [FieldKind.Bool]: false,
+  [FieldKind.Bytes]: EMPTY_BYTES,
+  [FieldKind.String]: '',
+  [FieldKind.Message]: null,
+  [FieldKind.LeaseId]: 0n,
+};
+
 /** Builds the tables of `rootTypes` and every message type they reach. */
 function buildSpecs(rootTypes: readonly protobuf.Type[]): Map<protobuf.Type, MessageSpec> {
   const specs = new Map<protobuf.Type, MessageSpec>();
@@ -148,7 +180,7 @@ function buildSpecs(rootTypes: readonly protobuf.Type[]): Map<protobuf.Type, Mes
         queue.push(child);
       }
     });
-    specs.set(type, { goName: goTypeName(type), byNumber: Array.from(byNumber), fields });
+    specs.set(type, { goName: goTypeName(type), byNumber: Array.from(byNumber), fields, ...defaultsOf(fields) });
   }
   for (const [field, child] of pending) field.message = specs.get(child)!;
   return specs;
