@@ -10,9 +10,9 @@ import { LeaderMonitor } from './leader-monitor.js';
 import { leaseService } from './lease-service.js';
 import { WatchResponseEncoder, acceptPreEncodedWatchResponses } from './watch-encoding.js';
 import { watchService } from './watch-stream.js';
-import { lastUnionMemberWins } from './watch-request.js';
 import { allowEtcdNestingInProtoLoader } from './proto-nesting.js';
 import { services } from './protos.js';
+import { strictService } from './wire/strict-services.js';
 
 /** gRPC framing on top of the largest request etcd accepts (its own margin). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -32,13 +32,12 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
     // channelz stays on, though it costs about 10 µs of bookkeeping per call: with it off, grpc-js
     // (1.14) stops tracking connections, and forceShutdown() leaves them open.
   });
-  server.addService(services.KV.service, kvService(member));
-  server.addService(services.Cluster.service, clusterService(member));
-  server.addService(services.Maintenance.service, maintenanceService(member));
-  lastUnionMemberWins(services.Watch.service);
+  server.addService(...strictService(services.KV.service, kvService(member)));
+  server.addService(...strictService(services.Cluster.service, clusterService(member)));
+  server.addService(...strictService(services.Maintenance.service, maintenanceService(member)));
   const encoder = new WatchResponseEncoder(acceptPreEncodedWatchResponses(services.Watch.service));
-  server.addService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor, encoder }));
-  server.addService(services.Lease.service, leaseService(member, leaderMonitor));
+  server.addService(...strictService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor, encoder })));
+  server.addService(...strictService(services.Lease.service, leaseService(member, leaderMonitor)));
   for (const url of urls) {
     const { target } = parsePeerUrl(url);
     await new Promise<number>((resolve, reject) =>
