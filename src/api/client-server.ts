@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { TlsFiles } from '../server/config.js';
 import type { RaftMember } from '../server/member.js';
+import { serveStreamsAfterClientGoaway } from '../transport/index.js';
 import { clusterService, kvService, maintenanceService } from './handlers.js';
 import { LeaderMonitor } from './leader-monitor.js';
 import { leaseService } from './lease-service.js';
@@ -40,5 +41,6 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
       server.bindAsync(`${hostname}:${port}`, credentials(tls), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
     );
   }
+  serveStreamsAfterClientGoaway(server);
   return server;
 }
