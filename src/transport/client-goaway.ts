@@ -5,12 +5,14 @@
 // them (the npm etcd3 client does this when it cancels a watch and closes while a call is starting).
 // Node's http2 core answers any GOAWAY(NO_ERROR) from the peer by calling `session.close()` right
 // after emitting 'goaway', and a closed session refuses every later stream (REFUSED_STREAM), so the
-// call fails with UNAVAILABLE. grpc-go's server ignores a client's GOAWAY and answers such streams;
-// the client closes the socket itself once its streams are done.
+// call fails with UNAVAILABLE. etcd (grpc-go) answers such streams, then the connection closes
+// (seen with ../shared/repro/http2-close-race.cjs against etcd 3.4).
 //
 // Here each server session skips the one `close()` that Node makes in answer to the client's
-// GOAWAY, keeps serving, and closes the session itself (gracefully: open streams finish) if the
-// client has not closed the socket within CLIENT_GOAWAY_CLOSE_AFTER_MS.
+// GOAWAY and keeps serving; once none of the client's streams is open, it closes the session itself
+// (GOAWAY, then the socket). It must: after a GOAWAY, Node's http2 core stops reading the socket as
+// soon as no stream is open, so it would never see the client's FIN and would hold the socket in
+// CLOSE-WAIT. Closing when the last stream ends is also what Node would have done, one read later.
 //
 // This reaches below grpc-js's public API, which gives no access to its http2 sessions: it reads
 // the Server's private `http2Servers` map (grpc-js 1.14, pinned to ~1.14.7 in package.json). If that
@@ -18,16 +20,9 @@
 // nothing; test/integration/client-goaway.test.ts fails if Node or grpc-js change the behaviour.
 
 import { EventEmitter } from 'node:events';
-import { constants as http2Constants, type Http2Server, type Http2Session } from 'node:http2';
+import { constants as http2Constants, type Http2Server, type Http2Session, type Http2Stream } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
 import { GrpcInternalsChangedError } from './errors.js';
-
-/**
- * How long a session stays open after the client's GOAWAY if the client keeps its socket. The
- * client closes it itself once its last stream ends; this only bounds a client that does not.
- * Long enough that a stream the client sent with its GOAWAY is read first even on a stalled loop.
- */
-const CLIENT_GOAWAY_CLOSE_AFTER_MS = 10_000;
 
 /** The http2 servers already hooked (a server bound to several addresses is hooked once each). */
 const hookedHttp2Servers = new WeakSet<object>();
@@ -61,20 +56,30 @@ function grpcHttp2Servers(server: Server): Array<[Http2Server, Iterable<Http2Ses
 }
 
 function keepServingAfterClientGoaway(session: Http2Session): void {
-  let closeTimer: NodeJS.Timeout | null = null;
+  // Bounded by the session's SETTINGS_MAX_CONCURRENT_STREAMS, which nghttp2 enforces.
+  const openStreams = new Set<Http2Stream>();
+  let clientSentGoaway = false;
+  // Deferred to the next turn of the loop: by then every frame of the current read is processed,
+  // and the 'stream' events Node defers with nextTick are out, so a stream whose HEADERS came with
+  // the GOAWAY counts as open.
+  const closeOnceNoStreamIsOpen = (): void => {
+    setImmediate(() => {
+      if (openStreams.size === 0 && !session.closed && !session.destroyed) session.close();
+    });
+  };
+  session.on('stream', (stream: Http2Stream) => {
+    openStreams.add(stream);
+    stream.once('close', () => {
+      openStreams.delete(stream);
+      if (clientSentGoaway) closeOnceNoStreamIsOpen();
+    });
+  });
   session.on('goaway', (errorCode: number) => {
-    // Any other code means the client failed: Node destroys the session, as grpc-go does.
+    // Any other code reports a failure: Node destroys the session at once, and that is left alone.
     if (errorCode !== http2Constants.NGHTTP2_NO_ERROR || session.closed || session.destroyed) return;
     skipNextClose(session);
-    if (closeTimer === null) {
-      closeTimer = setTimeout(() => {
-        if (!session.closed && !session.destroyed) session.close();
-      }, CLIENT_GOAWAY_CLOSE_AFTER_MS);
-      closeTimer.unref();
-    }
-  });
-  session.once('close', () => {
-    if (closeTimer !== null) clearTimeout(closeTimer);
+    clientSentGoaway = true;
+    closeOnceNoStreamIsOpen();
   });
 }
 
