@@ -5,6 +5,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { TlsFiles } from '../server/config.js';
 import { parsePeerUrl } from '../transport/index.js';
 import type { RaftMember } from '../server/member.js';
+import { serveStreamsAfterClientGoaway } from '../transport/index.js';
 import { clusterService, kvService, maintenanceService } from './handlers.js';
 import { LeaderMonitor } from './leader-monitor.js';
 import { leaseService } from './lease-service.js';
@@ -44,5 +45,6 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
       server.bindAsync(target, credentials(tls), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
     );
   }
+  serveStreamsAfterClientGoaway(server);
   return server;
 }

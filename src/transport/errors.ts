@@ -17,6 +17,7 @@ export const TransportErrorCode = {
   SnapshotTooLarge: 'TRANSPORT_SNAPSHOT_TOO_LARGE',
   SnapshotStreamMalformed: 'TRANSPORT_SNAPSHOT_STREAM_MALFORMED',
   IdentifyFailed: 'TRANSPORT_IDENTIFY_FAILED',
+  GrpcInternalsChanged: 'TRANSPORT_GRPC_INTERNALS_CHANGED',
 } as const;
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
 
@@ -138,5 +139,12 @@ export class IdentifyFailedError extends TransportError {
     super(TransportErrorCode.IdentifyFailed, `transport: no member answered Identify; tried ${tried}`, { cause: attempts.at(-1)?.error });
     this.urls = attempts.map(({ url }) => url);
     this.attempts = attempts;
+  }
+}
+
+/** The installed grpc-js no longer has the private fields client-goaway.ts relies on (see there). */
+export class GrpcInternalsChangedError extends TransportError {
+  constructor(detail: string) {
+    super(TransportErrorCode.GrpcInternalsChanged, `transport: @grpc/grpc-js internals changed (${detail}); check client-goaway.ts against this grpc-js version`);
   }
 }

@@ -1,6 +1,7 @@
 // The public face of the peer transport: Raft messages between members over gRPC streams.
 
 export { PeerTransport } from './transport.js';
+export { serveStreamsAfterClientGoaway } from './client-goaway.js';
 export { transportDefaults, type IdentifyOptions, type TransportOptions } from './options.js';
 export type { PeerIdentity } from './identify.js';
 export type { PeerTlsOptions } from './credentials.js';

@@ -4,6 +4,7 @@
 
 import { Server, type Metadata, type sendUnaryData, type ServerCredentials, type ServerReadableStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Message } from '../raft/index.js';
+import { serveStreamsAfterClientGoaway } from './client-goaway.js';
 import { ListenFailedError, TransportError } from './errors.js';
 import { serverOptions } from './grpc-options.js';
 import type { ThrottledWarnings } from './log.js';
@@ -47,7 +48,11 @@ export class PeerServer {
   /** Resolves to the bound port (the real one when `target` asks for port 0). */
   bind(target: string, credentials: ServerCredentials): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(target, credentials, (error, port) => (error ? reject(new ListenFailedError(target, error)) : resolve(port)));
+      this.server.bindAsync(target, credentials, (error, port) => {
+        if (error) return reject(new ListenFailedError(target, error));
+        serveStreamsAfterClientGoaway(this.server);
+        resolve(port);
+      });
     });
   }
 
