@@ -14,6 +14,7 @@ import { watchService } from './watch-stream.js';
 import { allowEtcdNestingInProtoLoader } from './proto-nesting.js';
 import { services } from './protos.js';
 import { strictService } from './wire/strict-services.js';
+import { acceptEtcdMetadataSizes, refuseCompressedRequests } from './http2-requests.js';
 
 /** gRPC framing on top of the largest request etcd accepts (its own margin). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -33,6 +34,7 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
     // channelz stays on, though it costs about 10 µs of bookkeeping per call: with it off, grpc-js
     // (1.14) stops tracking connections, and forceShutdown() leaves them open.
   });
+  acceptEtcdMetadataSizes(server);
   server.addService(...strictService(services.KV.service, kvService(member)));
   server.addService(...strictService(services.Cluster.service, clusterService(member)));
   server.addService(...strictService(services.Maintenance.service, maintenanceService(member)));
@@ -46,5 +48,6 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
     );
   }
   serveStreamsAfterClientGoaway(server);
+  refuseCompressedRequests(server);
   return server;
 }

@@ -14,15 +14,13 @@
 // soon as no stream is open, so it would never see the client's FIN and would hold the socket in
 // CLOSE-WAIT. Closing when the last stream ends is also what Node would have done, one read later.
 //
-// This reaches below grpc-js's public API, which gives no access to its http2 sessions: it reads
-// the Server's private `http2Servers` map (grpc-js 1.14, pinned to ~1.14.7 in package.json). If that
-// field changes shape, `serveStreamsAfterClientGoaway` throws at startup rather than silently doing
-// nothing; test/integration/client-goaway.test.ts fails if Node or grpc-js change the behaviour.
+// This reaches below grpc-js's public API, which gives no access to its http2 sessions (through
+// grpc-internals.ts); test/integration/client-goaway.test.ts fails if Node or grpc-js change the
+// behaviour.
 
-import { EventEmitter } from 'node:events';
-import { constants as http2Constants, type Http2Server, type Http2Session, type Http2Stream } from 'node:http2';
+import { constants as http2Constants, type Http2Session, type Http2Stream } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
-import { GrpcInternalsChangedError } from './errors.js';
+import { grpcHttp2Servers } from './grpc-internals.js';
 
 /** The http2 servers already hooked (a server bound to several addresses is hooked once each). */
 const hookedHttp2Servers = new WeakSet<object>();
@@ -38,21 +36,6 @@ export function serveStreamsAfterClientGoaway(server: Server): void {
     http2Server.on('session', keepServingAfterClientGoaway);
     for (const session of sessions) keepServingAfterClientGoaway(session);
   }
-}
-
-/** grpc-js's listening http2 servers, each with its open sessions (private: `Server.http2Servers`). */
-function grpcHttp2Servers(server: Server): Array<[Http2Server, Iterable<Http2Session>]> {
-  const http2Servers: unknown = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(http2Servers instanceof Map)) throw new GrpcInternalsChangedError('Server.http2Servers is not a Map');
-  const found: Array<[Http2Server, Iterable<Http2Session>]> = [];
-  for (const [http2Server, entry] of http2Servers) {
-    const sessions: unknown = (entry as { sessions?: unknown } | undefined)?.sessions;
-    if (!(http2Server instanceof EventEmitter) || !(sessions instanceof Set)) {
-      throw new GrpcInternalsChangedError('Server.http2Servers does not map http2 servers to { sessions: Set }');
-    }
-    found.push([http2Server as Http2Server, sessions as Set<Http2Session>]);
-  }
-  return found;
 }
 
 function keepServingAfterClientGoaway(session: Http2Session): void {

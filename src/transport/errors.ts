@@ -145,6 +145,6 @@ export class IdentifyFailedError extends TransportError {
 /** The installed grpc-js no longer has the private fields client-goaway.ts relies on (see there). */
 export class GrpcInternalsChangedError extends TransportError {
   constructor(detail: string) {
-    super(TransportErrorCode.GrpcInternalsChanged, `transport: @grpc/grpc-js internals changed (${detail}); check client-goaway.ts against this grpc-js version`);
+    super(TransportErrorCode.GrpcInternalsChanged, `transport: @grpc/grpc-js internals changed (${detail}); check grpc-internals.ts against this grpc-js version`);
   }
 }

@@ -2,6 +2,7 @@
 
 export { PeerTransport } from './transport.js';
 export { serveStreamsAfterClientGoaway } from './client-goaway.js';
+export { grpcHttp2Servers, setGrpcHttp2ServerOptions } from './grpc-internals.js';
 export { transportDefaults, type IdentifyOptions, type TransportOptions } from './options.js';
 export type { PeerIdentity } from './identify.js';
 export type { PeerTlsOptions } from './credentials.js';

@@ -4,6 +4,7 @@
 
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawCall as sendRaw, type GrpcOutcome } from '../support/raw-grpc.js';
 import { TestCluster, call, type MemberProcess } from './harness.js';
 
 let cluster: TestCluster;
@@ -21,39 +22,8 @@ afterAll(async () => {
   await cluster.stop();
 });
 
-interface GrpcOutcome {
-  status: number;
-  message: string;
-  responses: number;
-}
-
-/** Sends each hex string as one gRPC message on one stream of `path`, then half-closes. */
-function rawCall(path: string, messages: string[]): Promise<GrpcOutcome> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
-    let status: string | undefined;
-    let message = '';
-    let responseBytes = 0;
-    const take = (headers: Record<string, unknown>): void => {
-      if (headers['grpc-status'] !== undefined) {
-        status = String(headers['grpc-status']);
-        message = decodeURIComponent(String(headers['grpc-message'] ?? ''));
-      }
-    };
-    stream.on('response', take);
-    stream.on('trailers', take);
-    stream.on('data', (chunk: Buffer) => (responseBytes += chunk.length));
-    stream.on('error', reject);
-    stream.on('close', () => (status === undefined ? reject(new Error(`no grpc-status (rst ${stream.rstCode})`)) : resolve({ status: Number(status), message, responses: responseBytes })));
-    for (const hex of messages) {
-      const body = Buffer.from(hex.replace(/\s+/g, ''), 'hex');
-      const prefix = Buffer.alloc(5);
-      prefix.writeUInt32BE(body.length, 1);
-      stream.write(Buffer.concat([prefix, body]));
-    }
-    stream.end();
-  });
-}
+/** One raw gRPC call on the shared session. */
+const rawCall = (path: string, messages: string[]): Promise<GrpcOutcome> => sendRaw(session, path, messages);
 
 const text = (s: string): Buffer => Buffer.from(s);
 
