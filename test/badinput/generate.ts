@@ -137,7 +137,8 @@ function draw(category: Category, method: MethodInfo, random: Random): Drawn | n
       const r = fork();
       const widthBytes = random.pick([2, 6, 10, 10, 11, 12, 16]);
       const where = random.pick(['tag', 'length', 'value', 'bool'] as const);
-      const valid = widthBytes <= 10;
+      // A bool of any value, and a varint of up to 10 bytes, is valid: only the rest may aim at guards.
+      const valid = where === 'bool' || widthBytes <= 10;
       const keyTarget = valid ? 'fuzz' : malformedTarget;
       const damage = (nodes: FieldNode[]): string => {
         const pick = new Random(r.seed + 2);
@@ -156,7 +157,7 @@ function draw(category: Category, method: MethodInfo, random: Random): Drawn | n
       if (field === 'none') return null;
       return {
         description: where === 'bool' ? `bool ${field} with a value other than 0 and 1` : `${field} as a ${widthBytes}-byte varint`,
-        wellFormed: where === 'bool' ? true : valid, keyTarget,
+        wellFormed: valid, keyTarget,
         build: (target) => {
           const nodes = message(keyTarget, target, true, new Random(r.seed));
           damage(nodes);
