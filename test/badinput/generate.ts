@@ -87,7 +87,7 @@ function truncate(nodes: FieldNode[], random: Random): { body: Buffer; cut: numb
 function draw(category: Category, method: MethodInfo, random: Random): Drawn | null {
   const malformedTarget: KeyTarget = WRITE_METHODS.has(method.name) && random.next() < 0.6 ? 'guard' : 'fuzz';
   const message = (keyTarget: KeyTarget, target: TargetInfo, allFields = false, seedRandom = random): FieldNode[] =>
-    buildMessage(method.request, { random: seedRandom, keyTarget, maxDepth: 2, allFields, memberIds: target.memberIds });
+    buildMessage(method.request, { random: seedRandom, keyTarget, maxDepth: 2, allFields, memberIds: target.memberIds, memberAddAsLearner: target.memberAddAsLearner === true });
   // Messages are drawn at build time from a copy of the PRNG state, so one draw serves every target.
   const fork = (): Random => new Random(random.int(2 ** 32));
   switch (category) {

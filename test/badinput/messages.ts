@@ -48,6 +48,7 @@ export interface BuildOptions {
   readonly allFields: boolean;
   /** Member ids for the Cluster requests of this target, when known. */
   readonly memberIds?: readonly bigint[];
+  readonly memberAddAsLearner?: boolean;
 }
 
 const WRITE_MESSAGES = new Set(['PutRequest', 'DeleteRangeRequest']);
@@ -113,6 +114,9 @@ export function buildMessage(type: MessageInfo, options: BuildOptions, depth = 0
         nodes.push({ ...base, message: buildMessage(field.messageType!, options, depth + 1) });
       } else if (field.name === 'ID' && type.name === 'MemberUpdateRequest' && options.memberIds !== undefined && options.memberIds.length > 0) {
         nodes.push({ ...base, varint: random.pick(options.memberIds) });
+      } else if (field.name === 'isLearner' && options.memberAddAsLearner === true) {
+        nodes.push({ ...base, varint: 1n });
+        random.next(); // the draw a bool takes, so the rest of the message is the same either way
       } else {
         nodes.push({ ...base, ...scalar(type.name, field, key, options) });
       }

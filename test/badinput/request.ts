@@ -15,6 +15,8 @@ export interface RawRequest {
 /** What a case may need to know of the endpoint it is sent to. */
 export interface TargetInfo {
   readonly memberIds: readonly bigint[];
+  /** MemberAdd always as a learner: on a one-member server a voter that never starts takes quorum away. */
+  readonly memberAddAsLearner?: boolean;
 }
 
 /** One drawn case before it is numbered and grouped. */

@@ -16,6 +16,9 @@ const messages = (fields: DecodedField[], field: number): Buffer[] => fields.fil
 
 export class StateCheckError extends Error {}
 
+/** Nothing listens on port 1: the spare member is never reached, only recorded. */
+const SPARE_MEMBER_URL = 'http://127.0.0.1:1';
+
 interface MemberRecord {
   readonly id: bigint;
   readonly peerUrls: string[];
@@ -44,12 +47,21 @@ export class BadInputRunner {
     });
   }
 
-  /** Learns the member ids and writes the preloaded fuzz keys; with `guards`, the guard keys too. */
-  async prepare(guards: boolean): Promise<TargetInfo> {
+  /**
+   * Writes the preloaded fuzz keys, and with `guards` the guard keys too. With `spareMember`, adds a
+   * learner that never starts and names it as the cases' member id: a MemberUpdate case then
+   * rewrites a real member's URLs without cutting off a running one.
+   */
+  async prepare(guards: boolean, spareMember: boolean, memberAddAsLearner = false): Promise<TargetInfo> {
+    let memberIds = (await this.members()).map((m) => m.id);
+    if (spareMember) {
+      const added = await this.must('/etcdserverpb.Cluster/MemberAdd', Buffer.concat([bytesField(1, SPARE_MEMBER_URL), varintField(2, true)]));
+      memberIds = numbers(fieldsOf(messages(added, 2)[0]), 1);
+    }
     this.initialMembers = await this.members();
     for (let i = 0; i < PRELOADED_KEY_COUNT; i++) await this.put(fuzzKey(i), `preloaded-${i}`);
     if (guards) for (let i = 0; i < GUARD_KEY_COUNT; i++) await this.put(guardKey(i), `guard-${i}`);
-    return { memberIds: this.initialMembers.map((m) => m.id) };
+    return { memberIds, memberAddAsLearner };
   }
 
   put(key: string, value: string): Promise<DecodedField[]> {
@@ -112,6 +124,12 @@ export class BadInputRunner {
         await this.connection.send(request('/etcdserverpb.Cluster/MemberUpdate', body), false, this.sendOptions);
       }
     }
+  }
+
+  /** Whether the endpoint still answers Status. */
+  async answers(): Promise<boolean> {
+    const outcome = await this.connection.send(request('/etcdserverpb.Maintenance/Status', Buffer.alloc(0)), false, { ...this.sendOptions, unaryTimeoutMs: 3000 });
+    return outcome.status !== null;
   }
 
   close(): void {

@@ -27,7 +27,7 @@ export function hostilePeerUrlCase(method: MethodInfo, random: Random): Drawn {
     build: (target) => {
       const urlFields = urls.map((url) => bytesField(method.name === 'MemberAdd' ? 1 : 2, url));
       const body = method.name === 'MemberAdd'
-        ? Buffer.concat([...urlFields, varintField(2, isLearner)])
+        ? Buffer.concat([...urlFields, varintField(2, isLearner || target.memberAddAsLearner === true)])
         : Buffer.concat([varintField(1, target.memberIds[0] ?? 1n), ...urlFields]);
       return framed(method, [body]);
     },

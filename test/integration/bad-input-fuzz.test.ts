@@ -55,7 +55,7 @@ let guardsBefore: Map<string, string>;
 beforeAll(async () => {
   cluster = await TestCluster.start(3);
   runners = cluster.members.map((m) => new BadInputRunner(`127.0.0.1:${m.clientPort}`));
-  target = await runners[0]!.prepare(true);
+  target = await runners[0]!.prepare(true, MEMBERSHIP);
   guardsBefore = await runners[0]!.snapshot(GUARD_RANGE.start, GUARD_RANGE.end);
 }, 60_000);
 
