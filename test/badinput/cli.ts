@@ -47,7 +47,9 @@ async function openSide(name: string, endpoint: string | undefined, start: () =>
   const server = endpoint === undefined ? await start() : null;
   if (server !== null) started.push(server);
   const runner = new BadInputRunner(endpoint ?? server!.endpoint);
-  const target = await runner.prepare(false, values.membership, true);
+  // No spare learner here: etcd allows one learner, and MemberAdd cases add theirs. MemberUpdate
+  // cases rewrite the one member's own URLs, which a one-member cluster never dials.
+  const target = await runner.prepare(false, false, true);
   return { name, endpoint, start, server, runner, target };
 }
 
