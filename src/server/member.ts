@@ -650,8 +650,9 @@ export class RaftMember {
   }
 
   async updateMember(id: number, peerUrls: readonly string[]): Promise<{ header: ResponseHeader; members: MemberInfo[] }> {
-    if (this.membership.get(id) === undefined) throw new ServerError(ServerErrorCode.MemberNotFound, 'etcdserver: member not found');
+    // The URLs first, as etcd's API reads them before it looks the member up.
     if (peerUrls.length === 0 || !peerUrls.every(isValidPeerUrl)) throw new ServerError(ServerErrorCode.BadMemberUrls, 'etcdserver: given member URLs are invalid');
+    if (this.membership.get(id) === undefined) throw new ServerError(ServerErrorCode.MemberNotFound, 'etcdserver: member not found');
     const result = await this.proposeConfChange(ConfChangeType.UpdateNode, id, peerUrls, this.membership.get(id)?.isLearner ?? false);
     return { header: this.header(result.revision), members: this.members() };
   }

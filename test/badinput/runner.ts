@@ -58,7 +58,7 @@ export class BadInputRunner {
       const added = await this.must('/etcdserverpb.Cluster/MemberAdd', Buffer.concat([bytesField(1, SPARE_MEMBER_URL), varintField(2, true)]));
       memberIds = numbers(fieldsOf(messages(added, 2)[0]), 1);
     }
-    this.initialMembers = await this.members();
+    await this.recordInitialMembers();
     for (let i = 0; i < PRELOADED_KEY_COUNT; i++) await this.put(fuzzKey(i), `preloaded-${i}`);
     if (guards) for (let i = 0; i < GUARD_KEY_COUNT; i++) await this.put(guardKey(i), `guard-${i}`);
     return { memberIds, memberAddAsLearner };
@@ -113,7 +113,16 @@ export class BadInputRunner {
     }
   }
 
+  /**
+   * The membership every membership case is undone back to. A runner on another member of a
+   * cluster that one runner prepared must record it too, or it would undo the cluster itself.
+   */
+  async recordInitialMembers(): Promise<void> {
+    this.initialMembers = await this.members();
+  }
+
   private async restoreMembership(): Promise<void> {
+    if (this.initialMembers.length === 0) throw new Error('restoreMembership before recordInitialMembers: it would remove every member');
     const now = await this.members();
     for (const member of now) {
       const initial = this.initialMembers.find((m) => m.id === member.id);
