@@ -7,6 +7,8 @@ import { ServerError, ServerErrorCode } from '../server/errors.js';
 
 const STATUS_BY_CODE: Record<ServerErrorCode, status> = {
   [ServerErrorCode.KeyNotProvided]: status.INVALID_ARGUMENT,
+  [ServerErrorCode.ValueProvided]: status.INVALID_ARGUMENT,
+  [ServerErrorCode.LeaseProvided]: status.INVALID_ARGUMENT,
   [ServerErrorCode.RequestTooLarge]: status.INVALID_ARGUMENT,
   [ServerErrorCode.TooManyRequests]: status.RESOURCE_EXHAUSTED,
   [ServerErrorCode.NoLeader]: status.UNAVAILABLE,

@@ -3,6 +3,8 @@
 
 export const ServerErrorCode = {
   KeyNotProvided: 'KEY_NOT_PROVIDED',
+  ValueProvided: 'VALUE_PROVIDED',
+  LeaseProvided: 'LEASE_PROVIDED',
   RequestTooLarge: 'REQUEST_TOO_LARGE',
   TooManyRequests: 'TOO_MANY_REQUESTS',
   NoLeader: 'NO_LEADER',

@@ -36,7 +36,7 @@ import {
   type DeleteRangeOutcome,
   type TxnOutcome,
 } from './apply.js';
-import { requireKey, validateTxn, txnWrites } from './validate.js';
+import { requireKey, validatePut, validateTxn, txnWrites } from './validate.js';
 import { readCommittedConfChange, readCommittedRequest } from './committed-entries.js';
 import { AlarmAction, AlarmType, Alarms, type AlarmMember } from './alarms.js';
 import type { Wal } from '../storage/index.js';
@@ -701,7 +701,7 @@ export class RaftMember {
   }
 
   async put(request: PutRequest): Promise<{ header: ResponseHeader; prevKv?: KeyValue }> {
-    requireKey(request.key);
+    validatePut(request);
     this.checkQuota((request.key?.byteLength ?? 0) + (request.value?.byteLength ?? 0));
     const result = await this.propose({ put: request });
     return { header: this.header(result.revision), ...(result.prevKv === undefined ? {} : { prevKv: result.prevKv }) };

@@ -2,7 +2,7 @@
 // reaches the log.
 
 import { ServerError, ServerErrorCode } from './errors.js';
-import type { RequestOp, TxnRequest } from './requests.js';
+import type { PutRequest, RequestOp, TxnRequest } from './requests.js';
 
 /** etcd's --max-txn-ops default. */
 export const TXN_OPS_MAX = 128;
@@ -25,10 +25,19 @@ function checkOps(request: TxnRequest, opsMax: number): void {
   for (const compare of request.compare ?? []) requireKey(compare.key);
   for (const op of [...(request.success ?? []), ...(request.failure ?? [])]) {
     if (op.request_range) requireKey(op.request_range.key);
-    else if (op.request_put) requireKey(op.request_put.key);
+    else if (op.request_put) validatePut(op.request_put);
     else if (op.request_delete_range) requireKey(op.request_delete_range.key);
     else if (op.request_txn) checkOps(op.request_txn, opsMax - longest);
     else throw new ServerError(ServerErrorCode.KeyNotFound, 'etcdserver: key not found');
+  }
+}
+
+/** A Put names its key, and does not both keep the current value (lease) and give a new one. */
+export function validatePut(request: PutRequest): void {
+  requireKey(request.key);
+  if (request.ignore_value && (request.value?.byteLength ?? 0) > 0) throw new ServerError(ServerErrorCode.ValueProvided, 'etcdserver: value is provided');
+  if (request.ignore_lease && BigInt(request.lease ?? 0n) !== 0n) {
+    throw new ServerError(ServerErrorCode.LeaseProvided, 'etcdserver: lease is provided');
   }
 }
 

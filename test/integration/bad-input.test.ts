@@ -31,6 +31,15 @@ const cases: Array<[string, string, object, number, string]> = [
   ['empty key in DeleteRange', 'DeleteRange', { key: bytes('') }, 3, 'etcdserver: key is not provided'],
   ['value over --max-request-bytes', 'Put', { key: bytes('big'), value: Buffer.alloc(70_000, 1) }, 3, 'etcdserver: request is too large'],
   ['too many txn operations', 'Txn', { compare: Array.from({ length: 129 }, () => ({ key: bytes('k'), target: 0, result: 0, version: 0 })) }, 3, 'etcdserver: too many operations in txn request'],
+  ['ignore_value with a value', 'Put', { key: bytes('k'), value: bytes('v'), ignore_value: true }, 3, 'etcdserver: value is provided'],
+  ['ignore_lease with a lease', 'Put', { key: bytes('k'), lease: 5, ignore_lease: true }, 3, 'etcdserver: lease is provided'],
+  [
+    'ignore_value with a value in a Txn, checked before duplicate keys as etcd does',
+    'Txn',
+    { success: [{ request_put: { key: bytes('k'), value: bytes('v'), ignore_value: true } }, { request_put: { key: bytes('k') } }] },
+    3,
+    'etcdserver: value is provided',
+  ],
   ['a future revision', 'Range', { key: bytes('k'), revision: 1_000_000 }, 11, 'etcdserver: mvcc: required revision is a future revision'],
   ['a future compaction', 'Compact', { revision: 1_000_000 }, 11, 'etcdserver: mvcc: required revision is a future revision'],
 ];
