@@ -14,7 +14,7 @@ import { watchService } from './watch-stream.js';
 import { allowEtcdNestingInProtoLoader } from './proto-nesting.js';
 import { services } from './protos.js';
 import { strictService } from './wire/strict-services.js';
-import { acceptEtcdMetadataSizes, refuseCompressedRequests } from './http2-requests.js';
+import { acceptEtcdMetadataSizes, refuseAsEtcd } from './http2-requests.js';
 
 /** gRPC framing on top of the largest request etcd accepts (its own margin). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -35,12 +35,19 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
     // (1.14) stops tracking connections, and forceShutdown() leaves them open.
   });
   acceptEtcdMetadataSizes(server);
-  server.addService(...strictService(services.KV.service, kvService(member)));
-  server.addService(...strictService(services.Cluster.service, clusterService(member)));
-  server.addService(...strictService(services.Maintenance.service, maintenanceService(member)));
   const encoder = new WatchResponseEncoder(acceptPreEncodedWatchResponses(services.Watch.service));
-  server.addService(...strictService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor, encoder })));
-  server.addService(...strictService(services.Lease.service, leaseService(member, leaderMonitor)));
+  const served = [
+    strictService(services.KV.service, kvService(member)),
+    strictService(services.Cluster.service, clusterService(member)),
+    strictService(services.Maintenance.service, maintenanceService(member)),
+    strictService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor, encoder })),
+    strictService(services.Lease.service, leaseService(member, leaderMonitor)),
+  ];
+  const servedPaths = new Set<string>();
+  for (const [definition, implementation] of served) {
+    server.addService(definition, implementation);
+    for (const [name, method] of Object.entries(definition)) if (implementation[name] !== undefined) servedPaths.add(method.path);
+  }
   for (const url of urls) {
     const { target } = parsePeerUrl(url);
     await new Promise<number>((resolve, reject) =>
@@ -48,6 +55,6 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
     );
   }
   serveStreamsAfterClientGoaway(server);
-  refuseCompressedRequests(server);
+  refuseAsEtcd(server, servedPaths);
   return server;
 }

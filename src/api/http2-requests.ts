@@ -1,4 +1,4 @@
-// Two things grpc-go (etcd) accepts or refuses differently from grpc-js at the HTTP/2 layer, set
+// What grpc-go (etcd) accepts or refuses differently from grpc-js at the HTTP/2 layer, set
 // through src/transport/grpc-internals.ts:
 // - Metadata: Node's http2 refuses a call with more than 128 header fields or 64 KiB of them (it
 //   resets the stream, ENHANCE_YOUR_CALM); grpc-go bounds the header list by size only (16 MiB),
@@ -8,6 +8,8 @@
 //   than identity gets UNIMPLEMENTED before any message is read, whatever the body. grpc-js would
 //   inflate it (and answer INTERNAL when the body is not what it says). raftkv answers as etcd does,
 //   so a client cannot rely on a compression etcd does not have.
+// - Unknown methods: the same Unimplemented, in grpc-go's words ("unknown service X", "unknown
+//   method M for service X"), which clients and tools print.
 
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { status, type Server } from '@grpc/grpc-js';
@@ -25,8 +27,12 @@ export function acceptEtcdMetadataSizes(server: Server): void {
 
 const filtered = new WeakSet<Http2Server>();
 
-/** After bindAsync: calls declaring a compressed body are refused as etcd refuses them. */
-export function refuseCompressedRequests(server: Server): void {
+/**
+ * After bindAsync: calls declaring a compressed body, and calls of a method not in `servedPaths`
+ * ("/package.Service/Method"), are refused as etcd refuses them.
+ */
+export function refuseAsEtcd(server: Server, servedPaths: ReadonlySet<string>): void {
+  const servedServices = new Set([...servedPaths].map((path) => path.slice(1, path.lastIndexOf('/'))));
   for (const [http2Server] of grpcHttp2Servers(server)) {
     if (filtered.has(http2Server)) continue;
     filtered.add(http2Server);
@@ -34,14 +40,29 @@ export function refuseCompressedRequests(server: Server): void {
     const serve = http2Server.listeners('stream') as Array<(...args: unknown[]) => void>;
     http2Server.removeAllListeners('stream');
     http2Server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, ...rest: unknown[]) => {
-      const encoding = headers['grpc-encoding'];
-      if (typeof encoding === 'string' && encoding !== 'identity') {
-        refuse(stream, `grpc: Decompressor is not installed for grpc-encoding ${JSON.stringify(encoding)}`);
+      const refusal = refusalOf(headers, servedPaths, servedServices);
+      if (refusal !== null) {
+        refuse(stream, refusal);
         return;
       }
       for (const listener of serve) listener.call(http2Server, stream, headers, ...rest);
     });
   }
+}
+
+/** grpc-go's Unimplemented text for a call it does not serve, or null. */
+function refusalOf(headers: IncomingHttpHeaders, servedPaths: ReadonlySet<string>, servedServices: ReadonlySet<string>): string | null {
+  const path = headers[':path'] ?? '';
+  if (!servedPaths.has(path)) {
+    const name = path.startsWith('/') ? path.slice(1) : path;
+    const slash = name.lastIndexOf('/');
+    if (slash === -1) return `malformed method name: ${JSON.stringify(path)}`;
+    const service = name.slice(0, slash);
+    return servedServices.has(service) ? `unknown method ${name.slice(slash + 1)} for service ${service}` : `unknown service ${service}`;
+  }
+  const encoding = headers['grpc-encoding'];
+  if (typeof encoding === 'string' && encoding !== 'identity') return `grpc: Decompressor is not installed for grpc-encoding ${JSON.stringify(encoding)}`;
+  return null;
 }
 
 /** A trailers-only answer, as grpc-go writes a status before any message. */

@@ -1,6 +1,7 @@
 // What grpc-go (etcd 3.4) and grpc-js answer differently at the HTTP/2 layer, answered as etcd does
 // (probed on etcd 3.4.23 with the same frames): a call declaring a compressed body is refused with
-// Unimplemented whatever the body, and a call with thousands of metadata entries is served.
+// Unimplemented whatever the body, an unknown method is refused in grpc-go's words, and a call with
+// thousands of metadata entries is served.
 
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { gzipSync } from 'node:zlib';
@@ -42,6 +43,14 @@ describe('HTTP/2 requests as etcd answers them', () => {
     const outcome = await rawCall(session, '/etcdserverpb.Watch/Watch', [], { headers: { 'grpc-encoding': 'gzip' } });
     expect(outcome).toEqual(UNIMPLEMENTED_GZIP);
     await call(cluster.client(m1), 'Put', { key: Buffer.from('after-gzip'), value: Buffer.from('ok') });
+  });
+
+  it.each([
+    ['/etcdserverpb.NoSuchService/Range', 'unknown service etcdserverpb.NoSuchService'],
+    ['/etcdserverpb.KV/NoSuchMethod', 'unknown method NoSuchMethod for service etcdserverpb.KV'],
+    ['/no-slash', 'malformed method name: "/no-slash"'],
+  ])('a call of %s gets Unimplemented in grpc-go\'s words', async (path, message) => {
+    expect(await rawCall(session, path, [RANGE])).toEqual({ status: 12, message, responses: 0 });
   });
 
   it('grpc-encoding identity is served', async () => {
