@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grpcFrame, unaryCall, type UnaryAnswer } from '../support/raw-grpc.js';
 import { eventually, TestCluster, type MemberProcess } from './harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -28,28 +29,6 @@ const RANGE_REQUEST = Buffer.from([0x0a, 0x01, 0x78]);
 const EMPTY_REQUEST = Buffer.alloc(0);
 /** etcdserverpb.WatchRequest { create_request: { key: "x" } }. */
 const WATCH_CREATE_REQUEST = Buffer.from([0x0a, 0x03, 0x0a, 0x01, 0x78]);
-const grpcFrame = (message: Buffer): Buffer => Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
-
-interface Answer {
-  grpcStatus: string | null;
-  rstCode: number;
-}
-
-/** Sends one unary gRPC call on `session`; the HEADERS stay queued in nghttp2 until the next flush. */
-function unary(session: http2.ClientHttp2Session, path: string, message: Buffer): Promise<Answer> {
-  return new Promise((resolve) => {
-    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
-    let grpcStatus: string | null = null;
-    stream.on('response', (headers) => {
-      if (headers['grpc-status'] !== undefined) grpcStatus = String(headers['grpc-status']);
-    });
-    stream.on('trailers', (trailers) => (grpcStatus = String(trailers['grpc-status'])));
-    stream.on('data', () => {});
-    stream.on('error', () => {});
-    stream.on('close', () => resolve({ grpcStatus, rstCode: stream.rstCode ?? 0 }));
-    stream.end(grpcFrame(message));
-  });
-}
 
 const closed = (session: http2.ClientHttp2Session): Promise<void> =>
   new Promise((resolve) => (session.destroyed ? resolve() : session.once('close', () => resolve())));
@@ -65,12 +44,12 @@ function closeWaitSockets(port: number): number {
 }
 
 describe('a call queued just before session.close() in the same tick', () => {
-  const sendThenClose = async (port: number, path: string, message: Buffer): Promise<Answer> => {
+  const sendThenClose = async (port: number, path: string, message: Buffer): Promise<UnaryAnswer> => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on('error', () => {});
     // A first call, so the connection is up and the next HEADERS go out with the GOAWAY.
-    expect((await unary(session, path, message)).grpcStatus).toBe('0');
-    const answer = unary(session, path, message);
+    expect((await unaryCall(session, path, message)).grpcStatus).toBe('0');
+    const answer = unaryCall(session, path, message);
     session.close(); // Node flushes this GOAWAY ahead of the queued HEADERS
     const result = await answer;
     await closed(session);
@@ -101,7 +80,7 @@ describe('a call queued just before session.close() in the same tick', () => {
       watch.write(grpcFrame(WATCH_CREATE_REQUEST));
       await created;
       watch.close(http2.constants.NGHTTP2_CANCEL);
-      const answer = unary(session, '/etcdserverpb.KV/Range', RANGE_REQUEST);
+      const answer = unaryCall(session, '/etcdserverpb.KV/Range', RANGE_REQUEST);
       session.close();
       expect(await answer).toEqual({ grpcStatus: '0', rstCode: 0 });
       await closed(session);

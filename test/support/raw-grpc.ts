@@ -37,11 +37,42 @@ export function rawCall(session: ClientHttp2Session, path: string, messages: Arr
     stream.on('close', () => (status === undefined ? reject(new Error(`no grpc-status (rst ${stream.rstCode})`)) : resolve({ status: Number(status), message, responses: responseBytes })));
     for (const data of messages) {
       const body = typeof data === 'string' ? Buffer.from(data.replace(/\s+/g, ''), 'hex') : Buffer.from(data);
-      const prefix = Buffer.alloc(5);
-      prefix[0] = options.compressedFlag ?? 0;
-      prefix.writeUInt32BE(body.length, 1);
-      stream.write(Buffer.concat([prefix, body]));
+      const frame = grpcFrame(body);
+      frame[0] = options.compressedFlag ?? 0;
+      stream.write(frame);
     }
     stream.end();
+  });
+}
+
+/** One gRPC message with its 5-byte prefix (uncompressed). */
+export function grpcFrame(message: Uint8Array): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.byteLength, 1);
+  return Buffer.concat([prefix, message]);
+}
+
+export interface UnaryAnswer {
+  /** null when the stream ended without one (refused or reset). */
+  grpcStatus: string | null;
+  rstCode: number;
+}
+
+/**
+ * One unary call that never rejects: a refused or reset stream is an answer too. The HEADERS stay
+ * queued in nghttp2 until the session's next flush, so a `session.close()` right after races them.
+ */
+export function unaryCall(session: ClientHttp2Session, path: string, message: Uint8Array): Promise<UnaryAnswer> {
+  return new Promise((resolve) => {
+    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+    let grpcStatus: string | null = null;
+    stream.on('response', (headers) => {
+      if (headers['grpc-status'] !== undefined) grpcStatus = String(headers['grpc-status']);
+    });
+    stream.on('trailers', (trailers) => (grpcStatus = String(trailers['grpc-status'])));
+    stream.on('data', () => {});
+    stream.on('error', () => {});
+    stream.on('close', () => resolve({ grpcStatus, rstCode: stream.rstCode ?? 0 }));
+    stream.end(grpcFrame(message));
   });
 }

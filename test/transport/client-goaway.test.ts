@@ -8,6 +8,7 @@ import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } f
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveStreamsAfterClientGoaway } from '../../src/transport/index.js';
 import { GrpcInternalsChangedError } from '../../src/transport/errors.js';
+import { unaryCall, type UnaryAnswer } from '../support/raw-grpc.js';
 
 const ECHO_PATH = '/goaway.Test/Echo';
 const echoService = {
@@ -38,28 +39,10 @@ async function startServer(hooked: boolean): Promise<number> {
   return port;
 }
 
-interface Answer {
-  grpcStatus: string | null;
-  rstCode: number;
-}
-
-function echo(session: http2.ClientHttp2Session): Promise<Answer> {
-  return new Promise((resolve) => {
-    const stream = session.request({ ':method': 'POST', ':path': ECHO_PATH, 'content-type': 'application/grpc', te: 'trailers' });
-    let grpcStatus: string | null = null;
-    stream.on('response', (headers) => {
-      if (headers['grpc-status'] !== undefined) grpcStatus = String(headers['grpc-status']);
-    });
-    stream.on('trailers', (trailers) => (grpcStatus = String(trailers['grpc-status'])));
-    stream.on('data', () => {});
-    stream.on('error', () => {});
-    stream.on('close', () => resolve({ grpcStatus, rstCode: stream.rstCode ?? 0 }));
-    stream.end(Buffer.from([0, 0, 0, 0, 1, 0x2a]));
-  });
-}
+const echo = (session: http2.ClientHttp2Session): Promise<UnaryAnswer> => unaryCall(session, ECHO_PATH, Uint8Array.of(0x2a));
 
 /** A first call, then a second one queued and session.close() in the same tick; the second's answer. */
-async function callQueuedBeforeClose(port: number): Promise<Answer> {
+async function callQueuedBeforeClose(port: number): Promise<UnaryAnswer> {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   session.on('error', () => {});
   expect((await echo(session)).grpcStatus).toBe('0');
