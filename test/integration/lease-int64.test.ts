@@ -7,9 +7,8 @@
 //
 // This test's client reads every int64 as a decimal string (the harness's client reads numbers, so
 // it could not tell 2^53+1 from 2^53) and sends IDs as decimal strings, which protobufjs encodes
-// exactly. On the server, IDs that a double does not hold (2^63−1, 2^53+1) arrive exactly only with
-// the strict request decoder (branch `decoder`); before it, proto-loader rounds them to doubles.
-// −2^63 and −1 are doubles, so their cases pass without it. NEEDS_DECODER marks the others.
+// exactly. On the server, IDs that a double does not hold (2^63−1, 2^53+1) arrive exactly through
+// the strict request decoder (src/api/wire); proto-loader rounded them to doubles.
 
 import { loadSync } from '@grpc/proto-loader';
 import { credentials, loadPackageDefinition, type Client, type ClientDuplexStream, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
@@ -26,13 +25,12 @@ const EQUAL = 0;
 const GREATER = 1;
 const LESS = 2;
 
-const CASES: Array<{ name: string; id: bigint; needsDecoder: boolean }> = [
-  { name: '2^63-1', id: 2n ** 63n - 1n, needsDecoder: true },
-  { name: '-2^63', id: -(2n ** 63n), needsDecoder: false },
-  { name: '2^53+1', id: 2n ** 53n + 1n, needsDecoder: true },
-  { name: '-1', id: -1n, needsDecoder: false },
+const CASES: Array<{ name: string; id: bigint }> = [
+  { name: '2^63-1', id: 2n ** 63n - 1n },
+  { name: '-2^63', id: -(2n ** 63n) },
+  { name: '2^53+1', id: 2n ** 53n + 1n },
+  { name: '-1', id: -1n },
 ];
-const label = (c: { name: string; needsDecoder: boolean }): string => `${c.name}${c.needsDecoder ? ' (NEEDS_DECODER)' : ''}`;
 
 const bytes = (text: string): Buffer => Buffer.from(text);
 const keyOf = (id: bigint): string => `int64/${id}`;
@@ -94,13 +92,13 @@ describe('int64 lease IDs end to end', () => {
     const id = String(c.id);
     let putRevision = '';
 
-    it(`${label(c)}: granted through a follower with exactly the ID asked`, async () => {
+    it(`${c.name}: granted through a follower with exactly the ID asked`, async () => {
       const granted = await lease(await follower(), 'LeaseGrant', { TTL: 600, ID: id });
       expect(granted.ID).toBe(id);
       expect(granted.TTL).toBe('600');
     });
 
-    it(`${label(c)}: a put with it shows the exact lease in Range, in a watch event and in TimeToLive`, async () => {
+    it(`${c.name}: a put with it shows the exact lease in Range, in a watch event and in TimeToLive`, async () => {
       const member = await follower();
       const put = await kv(member, 'Put', { key: bytes(keyOf(c.id)), value: bytes('v'), lease: id });
       putRevision = put.header.revision;
@@ -114,7 +112,7 @@ describe('int64 lease IDs end to end', () => {
       expect(ttl.keys.map(String)).toEqual([keyOf(c.id)]);
     });
 
-    it(`${label(c)}: an ignore_lease put keeps it; LEASE compares order it as a signed int64`, async () => {
+    it(`${c.name}: an ignore_lease put keeps it; LEASE compares order it as a signed int64`, async () => {
       const member = await follower();
       await kv(member, 'Put', { key: bytes(keyOf(c.id)), value: bytes('w'), ignore_lease: true });
       expect((await kv(member, 'Range', { key: bytes(keyOf(c.id)) })).kvs[0].lease).toBe(id);
@@ -125,7 +123,7 @@ describe('int64 lease IDs end to end', () => {
       expect(await holds(c.id < 0n ? LESS : GREATER, 0n)).toBe(true);
     });
 
-    it(`${label(c)}: LeaseLeases lists it exactly; a keep-alive through a follower renews it`, async () => {
+    it(`${c.name}: LeaseLeases lists it exactly; a keep-alive through a follower renews it`, async () => {
       const member = await follower();
       expect((await lease(member, 'LeaseLeases')).leases.map((status: any) => status.ID)).toContain(id);
       const answer = await keepAlive(member, c.id);
@@ -139,7 +137,7 @@ describe('int64 lease IDs end to end', () => {
     await cluster.waitForLeader();
   }, 30_000);
 
-  it.each(CASES)('$name: after the restart, every member holds the lease and its key exactly as before (2^63-1, 2^53+1: NEEDS_DECODER)', async (c) => {
+  it.each(CASES)('$name: after the restart, every member holds the lease and its key exactly as before', async (c) => {
     for (const member of cluster.members) {
       await eventually(`${member.name} lists the lease`, async () => {
         expect((await lease(member, 'LeaseLeases')).leases.map((status: any) => status.ID)).toContain(String(c.id));
@@ -151,7 +149,7 @@ describe('int64 lease IDs end to end', () => {
     expect([ttl.ID, ttl.grantedTTL, ttl.keys.map(String)]).toEqual([String(c.id), '600', [keyOf(c.id)]]);
   }, 40_000);
 
-  it.each(CASES)('$name: revoking deletes its key; the ID is gone from every list (2^63-1, 2^53+1: NEEDS_DECODER)', async (c) => {
+  it.each(CASES)('$name: revoking deletes its key; the ID is gone from every list', async (c) => {
     const member = await follower();
     await lease(member, 'LeaseRevoke', { ID: String(c.id) });
     expect((await kv(member, 'Range', { key: bytes(keyOf(c.id)) })).kvs).toEqual([]);
