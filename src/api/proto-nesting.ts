@@ -1,5 +1,5 @@
-// proto-loader (which encodes every client response, and decodes requests) carries its own copy of
-// protobufjs, with the default nesting bound of 100 levels: a TxnResponse for a Txn 50 deep, which
+// proto-loader (which encodes every client response; requests go through wire/) carries its own
+// copy of protobufjs, with the default nesting bound of 100 levels: a TxnResponse for a Txn 50 deep, which
 // etcd serves, failed to encode. This gives that copy the server's bound (MESSAGE_NESTING_MAX).
 
 import { createRequire } from 'node:module';
