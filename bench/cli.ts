@@ -19,7 +19,7 @@ import { benchOptions, isMetricError, type MetricOutcomes, type Workload } from 
 import { findWorkload, WORKLOADS } from './workloads/index.js';
 
 const USAGE = `usage: npm run bench -- <workload> --endpoints host:port,... [--duration s] [--prime s] [--quick] [--json]
-       npm run bench -- <workload> --system etcd|raftkv [--duration s] [--prime s] [--quick] [--json]
+       npm run bench -- <workload> --system etcd|raftkv [--duration s] [--prime s] [--quick] [--large] [--json]
 
 workloads:
 ${WORKLOADS.map((w) => `  ${w.name.padEnd(16)}${w.description}${w.needs === 'endpoints' ? '' : ' (needs --system)'}`).join('\n')}`;
@@ -41,7 +41,7 @@ function printJson(workload: Workload, target: string, outcomes: MetricOutcomes)
 }
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2), ['endpoints', 'system', 'duration', 'prime'], ['json', 'quick', 'help']);
+  const args = parseArgs(process.argv.slice(2), ['endpoints', 'system', 'duration', 'prime'], ['json', 'quick', 'large', 'help']);
   if (args.switches.has('help') || args.positionals.length === 0) {
     process.stdout.write(`${USAGE}\n`);
     return args.switches.has('help') ? 0 : 2;
@@ -50,7 +50,7 @@ async function main(): Promise<number> {
   const workload = findWorkload(args.positionals[0]);
   if (workload === undefined) throw new UsageError(`unknown workload "${args.positionals[0]}"`);
   const durationS = positiveNumber(args, 'duration');
-  const options = benchOptions(args.switches.has('quick'), durationS === undefined ? undefined : durationS * 1000, secondsAsMs(args, 'prime'));
+  const options = benchOptions(args.switches.has('quick'), durationS === undefined ? undefined : durationS * 1000, secondsAsMs(args, 'prime'), args.switches.has('large'));
   const log = createProgress();
   const endpoints = args.values.get('endpoints');
   const systemName = args.values.get('system');

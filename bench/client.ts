@@ -3,7 +3,7 @@
 
 import { credentials, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { services } from '../src/api/protos.js';
-import { MaintenanceWithExactIds, type ExactStatusIds } from './exact-ids.js';
+import { ClusterWithExactIds, MaintenanceWithExactIds, type ExactStatusIds } from './exact-ids.js';
 
 type ServiceName = keyof typeof services;
 
@@ -73,7 +73,7 @@ export class EtcdChannel {
       KV: kv,
       Watch: new services.Watch(endpoint, credentials.createInsecure(), onSameChannel),
       Lease: new services.Lease(endpoint, credentials.createInsecure(), onSameChannel),
-      Cluster: new services.Cluster(endpoint, credentials.createInsecure(), onSameChannel),
+      Cluster: new ClusterWithExactIds(endpoint, credentials.createInsecure(), onSameChannel),
       Maintenance: new MaintenanceWithExactIds(endpoint, credentials.createInsecure(), onSameChannel),
     };
   }
@@ -110,6 +110,19 @@ export class EtcdChannel {
 
   status(timeoutMs?: number): Promise<StatusResponse> {
     return this.call('Maintenance', 'Status', {}, timeoutMs);
+  }
+
+  /**
+   * Cluster.MemberAdd; the new member's id exactly, as a decimal string (etcd's ids are 64-bit).
+   */
+  async memberAdd(peerUrls: readonly string[], isLearner: boolean, timeoutMs?: number): Promise<string> {
+    const response = await this.call<{ addedMemberId: string }>('Cluster', 'MemberAdd', { peerURLs: [...peerUrls], isLearner }, timeoutMs);
+    return response.addedMemberId;
+  }
+
+  /** Cluster.MemberRemove by an exact id (a decimal string encodes as the full 64 bits). */
+  async memberRemove(memberId: string, timeoutMs?: number): Promise<void> {
+    await this.call('Cluster', 'MemberRemove', { ID: memberId }, timeoutMs);
   }
 
   /** A bidirectional Watch stream on this channel. */

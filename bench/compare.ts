@@ -17,10 +17,10 @@ import { killEverything, runMain, trackDirectory } from './processes.js';
 import { createProgress, scoped } from './progress.js';
 import { errorLines, ratioExplanation, renderMarkdown, renderTextTable } from './report.js';
 import { benchOptions } from './workload.js';
-import { findWorkload, WORKLOADS } from './workloads/index.js';
+import { DEFAULT_WORKLOADS, findWorkload, WORKLOADS } from './workloads/index.js';
 
-const USAGE = `usage: npm run bench:compare [-- --repeats N] [--quick] [--duration s] [--prime s] [--workloads name,name]
-workloads: ${WORKLOADS.map((workload) => workload.name).join(', ')}`;
+const USAGE = `usage: npm run bench:compare [-- --repeats N] [--quick] [--large] [--duration s] [--prime s] [--workloads name,name] [--label text]
+workloads: ${WORKLOADS.map((workload) => workload.name).join(', ')} (by default all but ${WORKLOADS.filter((workload) => !DEFAULT_WORKLOADS.includes(workload)).map((workload) => workload.name).join(', ')})`;
 
 /** Per cluster, besides the workloads' own budgets: starting, health checks, stopping. */
 const CLUSTER_OVERHEAD_MS = 3 * 60_000;
@@ -33,7 +33,7 @@ function localDate(date: Date): string {
 async function main(): Promise<number> {
   const startedAt = performance.now();
   const argv = process.argv.slice(2);
-  const args = parseArgs(argv, ['repeats', 'duration', 'prime', 'workloads'], ['quick', 'help']);
+  const args = parseArgs(argv, ['repeats', 'duration', 'prime', 'workloads', 'label'], ['quick', 'large', 'help']);
   if (args.switches.has('help')) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -43,10 +43,12 @@ async function main(): Promise<number> {
   if (!Number.isInteger(repeats)) throw new UsageError('--repeats must be a whole number');
   const quick = args.switches.has('quick');
   const durationS = positiveNumber(args, 'duration');
-  const options = benchOptions(quick, durationS === undefined ? undefined : durationS * 1000, secondsAsMs(args, 'prime'));
+  const options = benchOptions(quick, durationS === undefined ? undefined : durationS * 1000, secondsAsMs(args, 'prime'), args.switches.has('large'));
+  const label = args.values.get('label');
+  if (label !== undefined && !/^[a-z0-9-]+$/.test(label)) throw new UsageError('--label must be lower-case letters, digits and dashes');
   const workloads = args.values.has('workloads')
     ? args.values.get('workloads')!.split(',').map((name) => findWorkload(name.trim()) ?? (() => { throw new UsageError(`unknown workload "${name}"`); })())
-    : WORKLOADS;
+    : DEFAULT_WORKLOADS;
 
   const log = createProgress();
   const etcd = etcdSystem(ensureEtcd(log));
@@ -82,9 +84,10 @@ async function main(): Promise<number> {
   if (errors.length > 0) process.stdout.write(`\nerrors:\n${errors.map((error) => `  ${error}`).join('\n')}\n`);
 
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const chartFile = `${date}.svg`;
+  const fileStem = label === undefined ? date : `${date}-${label}`;
+  const chartFile = `${fileStem}.svg`;
   const chartPath = join(RESULTS_DIR, chartFile);
-  const reportPath = join(RESULTS_DIR, `${date}.md`);
+  const reportPath = join(RESULTS_DIR, `${fileStem}.md`);
   const command = `npm run bench:compare${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}`;
   const repeatsShown = repeats === 1 ? 'one repeat' : `median of ${repeats} repeats`;
   const subtitle = `${repeatsShown}; > 1 means raftkv is better (raftkv/etcd for throughput, etcd/raftkv for latency, time, memory)`;

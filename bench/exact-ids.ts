@@ -40,6 +40,38 @@ export function readStatusIds(buffer: Uint8Array): ExactStatusIds {
   return ids;
 }
 
+const MEMBER_ADD_MEMBER_FIELD = 2;
+const MEMBER_ID_FIELD = 1;
+
+/** The new member's id in a MemberAddResponse (field 2, a Member whose field 1 is the id), exactly, as a decimal string. */
+export function readAddedMemberId(buffer: Uint8Array): string {
+  const reader = protobuf.Reader.create(buffer);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 !== MEMBER_ADD_MEMBER_FIELD) {
+      reader.skipType(tag & 7);
+      continue;
+    }
+    const end = reader.uint32() + reader.pos;
+    while (reader.pos < end) {
+      const memberTag = reader.uint32();
+      if (memberTag >>> 3 === MEMBER_ID_FIELD && (memberTag & 7) === WIRE_TYPE_VARINT) return reader.uint64().toString();
+      reader.skipType(memberTag & 7);
+    }
+  }
+  return '0';
+}
+
+/** Our protos' Cluster service, whose MemberAdd answers also carry `addedMemberId`, the new member's id exactly. */
+export const ClusterWithExactIds: ServiceClientConstructor = (() => {
+  const definition = services.Cluster.service;
+  const add = definition.MemberAdd;
+  return makeClientConstructor({
+    ...definition,
+    MemberAdd: { ...add, responseDeserialize: (buffer: Buffer) => ({ ...(add.responseDeserialize(buffer) as object), addedMemberId: readAddedMemberId(buffer) }) },
+  }, 'Cluster');
+})();
+
 /** Our protos' Maintenance service, whose Status answers carry `memberId` and `leaderId` exactly besides the usual fields. */
 export const MaintenanceWithExactIds: ServiceClientConstructor = (() => {
   const definition = services.Maintenance.service;

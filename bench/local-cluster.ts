@@ -1,7 +1,7 @@
 // A three-member cluster of real processes on loopback, etcd or raftkv, started from the same
 // etcd-style command line; members can be killed with SIGKILL and restarted on their data dirs.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BenchClient, type StatusResponse } from './client.js';
@@ -52,10 +52,18 @@ export interface Member {
 
 const KILL_WAIT_MS = 10_000;
 
+/** How a member joins a cluster that already runs (etcd's `--initial-cluster-state existing`). */
+export interface JoinExisting {
+  /** Every member of the cluster once this one is in, itself included. */
+  readonly initialCluster: readonly Member[];
+}
+
 export class LocalCluster {
   readonly system: System;
   readonly members: readonly Member[];
   readonly directory: string;
+  /** Members added after the start (learners, replacements); stopped and removed with the rest. */
+  private readonly joiners: Member[] = [];
   private clientPool: BenchClient | null = null;
   private directClient: BenchClient | null = null;
 
@@ -71,20 +79,41 @@ export class LocalCluster {
     const members: Member[] = [];
     // Distinct ports: a port closed after probing can be handed out twice.
     const taken = new Set<number>();
-    for (let i = 1; i <= size; i++) {
-      const name = `${system.name}-${i}`;
-      members.push({
-        name,
-        clientPort: await stablePort(taken),
-        peerPort: await stablePort(taken),
-        dataDir: join(directory, `${name}.data`),
-        logFile: join(directory, `${name}.log`),
-        process: null,
-        id: null,
-        lastExit: null,
-      });
-    }
+    for (let i = 1; i <= size; i++) members.push(await LocalCluster.newMember(directory, `${system.name}-${i}`, taken));
     return new LocalCluster(system, directory, members);
+  }
+
+  private static async newMember(directory: string, name: string, taken: Set<number>): Promise<Member> {
+    return {
+      name,
+      clientPort: await stablePort(taken),
+      peerPort: await stablePort(taken),
+      dataDir: join(directory, `${name}.data`),
+      logFile: join(directory, `${name}.log`),
+      process: null,
+      id: null,
+      lastExit: null,
+    };
+  }
+
+  /** Ports and a data dir for one more member (not started; spawn it with `join` after Cluster.MemberAdd). */
+  async createJoiner(name: string): Promise<Member> {
+    const taken = new Set([...this.members, ...this.joiners].flatMap((member) => [member.clientPort, member.peerPort]));
+    const joiner = await LocalCluster.newMember(this.directory, name, taken);
+    this.joiners.push(joiner);
+    return joiner;
+  }
+
+  peerUrlOf(member: Member): string {
+    return `http://127.0.0.1:${member.peerPort}`;
+  }
+
+  /** Disk use of the member's data dir (`du -sk`), in bytes. */
+  diskBytes(member: Member): number {
+    const du = spawnSync('du', ['-sk', member.dataDir], { encoding: 'utf8' });
+    const kib = Number(/^(\d+)/.exec(du.stdout ?? '')?.[1]);
+    if (du.status !== 0 || !Number.isFinite(kib)) throw new Error(`du -sk ${member.dataDir} failed: ${du.stderr}`);
+    return kib * 1024;
   }
 
   endpointOf(member: Member): string {
@@ -115,9 +144,10 @@ export class LocalCluster {
     for (const member of this.members) this.spawn(member);
   }
 
-  spawn(member: Member): void {
+  /** Starts the member's process: a founding member by default, or one joining the running cluster. */
+  spawn(member: Member, join?: JoinExisting): void {
     if (member.process !== null) throw new Error(`${member.name} is already running`);
-    const initialCluster = this.members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
+    const initialCluster = (join?.initialCluster ?? this.members).map((m) => `${m.name}=${this.peerUrlOf(m)}`).join(',');
     const flags = [
       `--name=${member.name}`,
       `--data-dir=${member.dataDir}`,
@@ -126,7 +156,7 @@ export class LocalCluster {
       `--listen-peer-urls=http://127.0.0.1:${member.peerPort}`,
       `--initial-advertise-peer-urls=http://127.0.0.1:${member.peerPort}`,
       `--initial-cluster=${initialCluster}`,
-      '--initial-cluster-state=new',
+      `--initial-cluster-state=${join === undefined ? 'new' : 'existing'}`,
       `--initial-cluster-token=bench-${this.system.name}`,
       ...TUNING_FLAGS,
       ...this.system.logFlags,
@@ -204,7 +234,7 @@ export class LocalCluster {
     this.directClient?.close();
     this.clientPool = null;
     this.directClient = null;
-    await Promise.all(this.members.map((member) => this.kill(member, 'SIGKILL')));
+    await Promise.all([...this.members, ...this.joiners].map((member) => this.kill(member, 'SIGKILL')));
     // Give the kernel a moment to release the ports before the next cluster asks for free ones.
     await sleep(100);
     removeDirectory(this.directory);

@@ -27,12 +27,29 @@ export interface BenchOptions {
   readonly failoverTrials: number;
   readonly transferTrials: number;
   readonly memoryKeyCount: number;
+  /** The scale workload: how many puts (one key each), of how many random bytes, and the bound on each catch-up. */
+  readonly scalePutCount: number;
+  readonly scaleValueBytes: number;
+  readonly scaleCatchUpTimeoutMs: number;
 }
 
-export function benchOptions(quick: boolean, durationMs?: number, primeMs?: number): BenchOptions {
+const SCALE_VALUE_BYTES = 8 * 1024;
+/** 327 MB of values: about what a mid-sized Kubernetes cluster keeps in etcd (issue 15). */
+const SCALE_PUTS = 40_000;
+/** 2 GiB of values (`--large`). */
+const SCALE_PUTS_LARGE = 260_000;
+const SCALE_PUTS_QUICK = 2_000;
+
+/** `large` sizes the scale workload at 2 GiB of values, over `quick`'s or the default size. */
+export function benchOptions(quick: boolean, durationMs?: number, primeMs?: number, large = false): BenchOptions {
+  const scale = {
+    scalePutCount: large ? SCALE_PUTS_LARGE : quick ? SCALE_PUTS_QUICK : SCALE_PUTS,
+    scaleValueBytes: SCALE_VALUE_BYTES,
+    scaleCatchUpTimeoutMs: large ? 600_000 : quick ? 60_000 : 180_000,
+  };
   const base = quick
-    ? { durationMs: 1500, warmupMs: 300, primeMs: 2000, failoverTrials: 3, transferTrials: 3, memoryKeyCount: 10_000 }
-    : { durationMs: 5000, warmupMs: 1000, primeMs: 15_000, failoverTrials: 10, transferTrials: 5, memoryKeyCount: 100_000 };
+    ? { durationMs: 1500, warmupMs: 300, primeMs: 2000, failoverTrials: 3, transferTrials: 3, memoryKeyCount: 10_000, ...scale }
+    : { durationMs: 5000, warmupMs: 1000, primeMs: 15_000, failoverTrials: 10, transferTrials: 5, memoryKeyCount: 100_000, ...scale };
   const primed = primeMs === undefined ? base : { ...base, primeMs };
   return durationMs === undefined ? primed : { ...primed, durationMs, warmupMs: Math.min(base.warmupMs, durationMs / 5) };
 }
