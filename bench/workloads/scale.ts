@@ -120,7 +120,7 @@ async function learnerCatchUp(context: WorkloadContext, cluster: LocalCluster): 
   const target = await appliedIndex(cluster, leader);
   cluster.spawn(learner, { initialCluster: [...cluster.members, learner] });
   const outcome = await catchUpSeconds(cluster, learner, target, startedAt, context.options.scaleCatchUpTimeoutMs);
-  context.log(`scale: the learner ${typeof outcome === 'number' ? 'caught up in' : ''} ${describe(outcome)} (to applied index ${target})`);
+  context.log(`scale: the learner ${typeof outcome === 'number' ? 'caught up in ' : ''}${describe(outcome)} (to applied index ${target})`);
   await cluster.kill(learner);
   await admin.memberRemove(learnerId, MEMBERSHIP_CALL_TIMEOUT_MS);
   rmSync(learner.dataDir, { recursive: true, force: true });
@@ -169,7 +169,7 @@ async function readdedCatchUp(context: WorkloadContext, cluster: LocalCluster): 
   const target = await appliedIndex(cluster, leader);
   cluster.spawn(follower, { initialCluster: cluster.members });
   const outcome = await catchUpSeconds(cluster, follower, target, startedAt, context.options.scaleCatchUpTimeoutMs);
-  context.log(`scale: ${follower.name}, wiped and re-added, ${typeof outcome === 'number' ? 'caught up in' : ''} ${describe(outcome)} (to applied index ${target})`);
+  context.log(`scale: ${follower.name}, wiped and re-added, ${typeof outcome === 'number' ? 'caught up in ' : ''}${describe(outcome)} (to applied index ${target})`);
   return outcome;
 }
 
