@@ -19,15 +19,25 @@ export function randomValue(bytes = VALUE_BYTES): Buffer {
   return randomBytes(bytes);
 }
 
-/** Puts keys prefix000000..prefix(count-1), `concurrency` at a time over the client's channels. */
-export async function loadKeys(client: BenchClient, prefix: string, count: number, value: Buffer, concurrency = 128): Promise<void> {
+/**
+ * Puts keys prefix000000..prefix(count-1), `concurrency` at a time over the client's channels: the
+ * same `value` for every key, or a fresh one from `value()` for each.
+ */
+export async function loadKeys(
+  client: BenchClient,
+  prefix: string,
+  count: number,
+  value: Buffer | (() => Buffer),
+  concurrency = 128,
+  putTimeoutMs?: number,
+): Promise<void> {
   let next = 0;
   let failed = false;
   const worker = async (): Promise<void> => {
     while (next < count && !failed) {
       const index = next++;
       try {
-        await client.next().put(keyName(prefix, index), value);
+        await client.next().put(keyName(prefix, index), typeof value === 'function' ? value() : value, putTimeoutMs);
       } catch (error) {
         failed = true; // the other workers stop at their next key
         throw error;

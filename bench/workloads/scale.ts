@@ -11,8 +11,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import type { BenchClient, EtcdChannel } from '../client.js';
-import { keyName } from '../keys.js';
+import type { EtcdChannel } from '../client.js';
+import { keyName, loadKeys } from '../keys.js';
 import type { LocalCluster, Member } from '../local-cluster.js';
 import { errorMessage, pollUntil, sleep } from '../time.js';
 import { requireCluster, type MetricOutcome, type Workload, type WorkloadContext } from '../workload.js';
@@ -37,24 +37,6 @@ export const DISK_AFTER_LOAD = 'disk after load';
 export const LEARNER_CATCH_UP = 'learner catch-up';
 export const RESTART = 'follower restart';
 export const READDED_CATCH_UP = 're-added follower catch-up';
-
-/** Puts `count` keys of `valueBytes` fresh random bytes each, LOAD_IN_FLIGHT at a time. */
-async function load(client: BenchClient, count: number, valueBytes: number): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (next < count && !failed) {
-      const index = next++;
-      try {
-        await client.next().put(keyName(PREFIX, index), randomBytes(valueBytes), PUT_TIMEOUT_MS);
-      } catch (error) {
-        failed = true; // the other workers stop at their next key
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(LOAD_IN_FLIGHT, count) }, worker));
-}
 
 async function appliedIndex(cluster: LocalCluster, member: Member): Promise<number> {
   return Number((await cluster.status(member)).raftAppliedIndex);
@@ -192,7 +174,7 @@ export const scaleWorkload: Workload = {
     const cluster = requireCluster(context, 'scale');
     const { scalePutCount: count, scaleValueBytes: valueBytes } = context.options;
     const loadStarted = performance.now();
-    await load(context.client, count, valueBytes);
+    await loadKeys(context.client, PREFIX, count, () => randomBytes(valueBytes), LOAD_IN_FLIGHT, PUT_TIMEOUT_MS);
     const loadS = (performance.now() - loadStarted) / 1000;
     const putsPerS = count / loadS;
     const megabytesPerS = (count * valueBytes) / 1e6 / loadS;
