@@ -7,21 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { services } from '../../src/api/protos.js';
 import { strictDeserializer } from '../../src/api/wire/strict-services.js';
 import { loadEtcdRoot } from '../../src/api/wire/schema.js';
+import { Random } from '../fault/random.js';
 
 const MESSAGES_PER_METHOD = 300;
 const NESTING_MAX = 4;
-
-/** mulberry32: small, seedable, good enough to pick test values. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomValues(random: () => number): {
   int64(unsigned: boolean): string;
@@ -104,7 +93,8 @@ describe('strict decoder equals proto-loader on valid requests', () => {
   );
 
   it.each(methods)('$name', ({ method, serviceName, methodName }) => {
-    const random = prng(seed ^ methodName.length * 7919 ^ serviceName.length);
+    const seeded = new Random(seed ^ methodName.length * 7919 ^ serviceName.length);
+    const random = (): number => seeded.next();
     const rpc = root.lookupService(`etcdserverpb.${serviceName}`).methods[methodName];
     rpc.resolve();
     const type = rpc.resolvedRequestType!;
