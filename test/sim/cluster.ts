@@ -23,13 +23,16 @@ import { InvariantChecker, Violation, ViolationKind, type LogView } from './inva
 import { SimMember } from './member.js';
 import { SimNetwork, type Packet } from './network.js';
 import type { Scenario } from './scenario.js';
+import { SnapshotTransfers, type SnapshotStreamEvent, type SnapshotTransferStats } from './snapshot-transfer.js';
 import { SimStateMachine } from './state-machine.js';
 
 type SimEventBody =
     | { kind: 'tick'; member: number; incarnation: number }
     | { kind: 'deliver'; packet: Packet }
     | { kind: 'persisted'; member: number; incarnation: number }
-    | { kind: 'snapshot-status'; from: number; to: number; succeeded: boolean }
+    | { kind: 'snapshot-status'; from: number; incarnation: number; to: number; succeeded: boolean }
+    | SnapshotStreamEvent
+    | { kind: 'snapshot-switch'; member: number; incarnation: number; crashAt: InstallCrashPoint | null }
     | { kind: 'client' }
     | { kind: 'fault' }
     | { kind: 'restart'; member: number }
@@ -37,7 +40,10 @@ type SimEventBody =
     | { kind: 'liveness' };
 type SimEvent = Timed & SimEventBody;
 
-export interface RunStats {
+/** Where a crash injected around a snapshot install lands. */
+type InstallCrashPoint = 'staged' | 'installed';
+
+export interface RunStats extends SnapshotTransferStats {
   simulatedMs: number;
   events: number;
   proposals: number;
@@ -45,7 +51,12 @@ export interface RunStats {
   readsConfirmed: number;
   leaderChanges: number;
   crashes: number;
-  snapshotsSent: number;
+  /** Crashes injected with a snapshot staged but not yet switched in. */
+  installCrashesStaged: number;
+  /** Crashes injected after the switch, before the WAL recorded the snapshot. */
+  installCrashesInstalled: number;
+  /** Snapshots the core accepted that the store already held (switched in before such a crash). */
+  installsAlreadyHeld: number;
   confChangesApplied: number;
   packetsDelivered: number;
   packetsDropped: number;
@@ -73,6 +84,7 @@ export class SimCluster {
   private readonly queue = new EventQueue<SimEvent>();
   private readonly random: SeededRandom;
   readonly network: SimNetwork;
+  private readonly snapshots: SnapshotTransfers;
   readonly checker = new InvariantChecker();
   readonly members = new Map<number, SimMember>();
   private nextMemberId: number;
@@ -101,7 +113,15 @@ export class SimCluster {
     readsConfirmed: 0,
     leaderChanges: 0,
     crashes: 0,
-    snapshotsSent: 0,
+    snapshotsStarted: 0,
+    snapshotsCompleted: 0,
+    snapshotsAborted: 0,
+    snapshotsAbortedMidway: 0,
+    snapshotChunksDelivered: 0,
+    snapshotChecksumFailures: 0,
+    installCrashesStaged: 0,
+    installCrashesInstalled: 0,
+    installsAlreadyHeld: 0,
     confChangesApplied: 0,
     packetsDelivered: 0,
     packetsDropped: 0,
@@ -114,6 +134,21 @@ export class SimCluster {
     this.verbose = options.verbose ?? false;
     this.random = new SeededRandom(scenario.seed);
     this.network = new SimNetwork(scenario.network, new SeededRandom(scenario.seed ^ 0x5bd1e995));
+    this.snapshots = new SnapshotTransfers(
+      {
+        network: this.network,
+        member: (id) => this.members.get(id),
+        schedule: (delayMs, event) => this.schedule(delayMs, event),
+        reportStatus: (from, incarnation, to, succeeded, delayMs) => this.schedule(delayMs, { kind: 'snapshot-status', from, incarnation, to, succeeded }),
+        deliver: (to, message) => {
+          to.node?.step(message);
+          this.afterInput(to);
+        },
+        trace: (line) => this.trace(line),
+      },
+      scenario.snapshotChunks,
+      2 * scenario.network.delayMaxMs + scenario.tickMs,
+    );
     const founders = Array.from({ length: scenario.memberCount }, (_, i) => i + 1);
     this.nextMemberId = founders.length + 1;
     for (const id of founders) this.addMember(new SimMember(id, { voters: founders, learners: [] }));
@@ -158,6 +193,7 @@ export class SimCluster {
     this.stats.committedIndex = this.checker.committedIndex;
     this.stats.packetsDelivered = this.network.delivered;
     this.stats.packetsDropped = this.network.dropped;
+    Object.assign(this.stats, this.snapshots.stats);
     return { seed: this.scenario.seed, violation: this.violation, stats: { ...this.stats }, trace: [...this.traceRing] };
   }
 
@@ -174,7 +210,12 @@ export class SimCluster {
       case 'persisted':
         return this.onPersisted(event.member, event.incarnation);
       case 'snapshot-status':
-        return this.onSnapshotStatus(event.from, event.to, event.succeeded);
+        return this.onSnapshotStatus(event.from, event.incarnation, event.to, event.succeeded);
+      case 'snapshot-chunk':
+      case 'snapshot-chunk-ack':
+        return this.snapshots.handle(event);
+      case 'snapshot-switch':
+        return this.onSnapshotSwitch(event.member, event.incarnation, event.crashAt);
       case 'client':
         return this.onClient();
       case 'fault':
@@ -205,7 +246,8 @@ export class SimCluster {
 
   private startMember(member: SimMember): void {
     member.start(this.scenario);
-    this.trace(`start ${member.id} (life ${member.incarnation})`);
+    this.checker.started(member.id, member.sm.appliedIndex, member.sm.chain, member.disk.firstIndex() - 1);
+    this.trace(`start ${member.id} (life ${member.incarnation}, applied ${member.sm.appliedIndex})`);
     this.schedule(this.random.intBetween(1, this.scenario.tickMs), { kind: 'tick', member: member.id, incarnation: member.incarnation });
     this.afterInput(member);
   }
@@ -268,13 +310,52 @@ export class SimCluster {
       for (const readState of ready.readStates) this.onReadState(member, readState.index, readState.context);
       this.send(member, ready.messages);
       member.persisting = ready;
-      const latencyMs = this.scenario.diskLatencyMaxMs === 0 ? 0 : this.random.intBetween(0, this.scenario.diskLatencyMaxMs);
+      if (ready.snapshot !== null) {
+        this.beginInstall(member);
+        return;
+      }
+      const latencyMs = this.diskLatencyMs();
       if (latencyMs > 0) {
         this.schedule(latencyMs, { kind: 'persisted', member: member.id, incarnation: member.incarnation });
         return;
       }
       this.completePersist(member);
     }
+  }
+
+  private diskLatencyMs(): number {
+    return this.scenario.diskLatencyMaxMs === 0 ? 0 : this.random.intBetween(0, this.scenario.diskLatencyMaxMs);
+  }
+
+  /**
+   * A Ready carrying a snapshot is made durable as the member does it: first the staged copy is
+   * switched in as the store, in one atomic step; then the WAL records the snapshot (with the
+   * Ready's entries and hard state). Some scenarios crash the member at exactly one of the two
+   * points around the switch; either way it must restart with the old store or the new one.
+   */
+  private beginInstall(member: SimMember): void {
+    const crashAt = this.random.chance(this.scenario.installCrashProbability) ? this.random.pick<InstallCrashPoint>(['staged', 'installed']) : null;
+    this.schedule(this.diskLatencyMs(), { kind: 'snapshot-switch', member: member.id, incarnation: member.incarnation, crashAt });
+  }
+
+  private onSnapshotSwitch(id: number, incarnation: number, crashAt: InstallCrashPoint | null): void {
+    const member = this.members.get(id);
+    const snapshot = member?.persisting?.snapshot;
+    if (member === undefined || member.incarnation !== incarnation || snapshot == null) return;
+    if (crashAt === 'staged') {
+      this.stats.installCrashesStaged++;
+      this.trace(`${id} crashes with snapshot ${snapshot.metadata.index} staged, not installed`);
+      this.crash(member);
+      return;
+    }
+    this.installSnapshot(member, snapshot);
+    if (crashAt === 'installed') {
+      this.stats.installCrashesInstalled++;
+      this.trace(`${id} crashes with snapshot ${snapshot.metadata.index} installed, before its WAL records it`);
+      this.crash(member);
+      return;
+    }
+    this.schedule(this.diskLatencyMs(), { kind: 'persisted', member: id, incarnation });
   }
 
   private checkNewEntries(member: SimMember, entries: readonly Entry[]): void {
@@ -306,7 +387,6 @@ export class SimCluster {
     const commitOnly = !ready.mustSync && ready.entries.length === 0 && ready.snapshot === null;
     if (!commitOnly) member.hardStateWritten();
     this.send(member, ready.messagesAfterPersist);
-    if (ready.snapshot !== null) this.installSnapshot(member, ready.snapshot);
     for (const entry of ready.committedEntries) this.applyEntry(member, entry);
     if (member.node === null) return; // it applied its own removal and shut down
     node.advance();
@@ -314,8 +394,18 @@ export class SimCluster {
     this.observe(member);
   }
 
+  /** The atomic switch: the staged, verified copy becomes the store in one step. */
   private installSnapshot(member: SimMember, snapshot: Snapshot): void {
-    const image = SimStateMachine.fromImage(snapshot.data, snapshot.metadata.confState);
+    const staged = member.takeStagedSnapshot(snapshot.metadata.index);
+    if (staged === undefined) throw new Error(`member ${member.id} installs snapshot ${snapshot.metadata.index} with no staged copy`);
+    if (snapshot.metadata.index <= member.sm.appliedIndex) {
+      // The store was switched to this snapshot (or past it) before a crash that came before the
+      // WAL recorded it: keep it rather than go back; the entries after are skipped as replays.
+      this.stats.installsAlreadyHeld++;
+      this.trace(`${member.id} already holds snapshot ${snapshot.metadata.index} (applied ${member.sm.appliedIndex})`);
+      return;
+    }
+    const image = SimStateMachine.fromImage(staged, snapshot.metadata.confState);
     this.checker.applied(member.id, snapshot.metadata.index, image.chain);
     member.sm = image;
     this.trace(`${member.id} installed snapshot at ${snapshot.metadata.index}`);
@@ -382,12 +472,14 @@ export class SimCluster {
 
   private send(member: SimMember, messages: readonly Message[]): void {
     for (const message of messages) {
+      if (message.type === MessageType.Snap) {
+        this.snapshots.start(member, message);
+        continue;
+      }
       const packet: Packet = { from: member.id, to: message.to, message };
       const delays = this.network.route(packet);
-      if (message.type === MessageType.Snap) this.stats.snapshotsSent++;
       if (delays.length === 0) {
         this.network.dropped++;
-        if (message.type === MessageType.Snap) this.schedule(1, { kind: 'snapshot-status', from: member.id, to: message.to, succeeded: false });
         continue;
       }
       for (const delayMs of delays) this.schedule(delayMs, { kind: 'deliver', packet });
@@ -398,22 +490,19 @@ export class SimCluster {
     this.network.packetsInFlight--;
     const target = this.members.get(packet.to);
     const message = packet.message;
-    const isSnapshot = message.type === MessageType.Snap;
     if (target?.node == null || this.network.isCut(packet.from, packet.to)) {
       this.network.dropped++;
-      if (isSnapshot) this.schedule(1, { kind: 'snapshot-status', from: packet.from, to: packet.to, succeeded: false });
       return;
     }
     this.network.delivered++;
     if (this.verbose) this.trace(`${packet.from}->${packet.to} ${describeMessage(message)}`);
     target.node.step(message);
     this.afterInput(target);
-    if (isSnapshot) this.schedule(0, { kind: 'snapshot-status', from: packet.from, to: packet.to, succeeded: true });
   }
 
-  private onSnapshotStatus(from: number, to: number, succeeded: boolean): void {
+  private onSnapshotStatus(from: number, incarnation: number, to: number, succeeded: boolean): void {
     const sender = this.members.get(from);
-    if (sender?.node == null) return;
+    if (sender?.node == null || sender.incarnation !== incarnation) return;
     sender.node.reportSnapshot(to, succeeded);
     this.afterInput(sender);
   }
