@@ -129,9 +129,18 @@ export class SimCluster {
     membersCreated: 0,
   };
 
-  constructor(scenario: Scenario, options: { verbose?: boolean } = {}) {
+  /**
+   * A planted bug, for tests that the checker catches it: installing writes the first half of the
+   * staged image into the live store at the switch and the rest only at the WAL save.
+   */
+  private readonly tornInstall: boolean;
+  /** With tornInstall: member -> the staged image whose second half is still to be written. */
+  private readonly tornInstallRest = new Map<number, Uint8Array>();
+
+  constructor(scenario: Scenario, options: { verbose?: boolean; tornInstall?: boolean } = {}) {
     this.scenario = scenario;
     this.verbose = options.verbose ?? false;
+    this.tornInstall = options.tornInstall ?? false;
     this.random = new SeededRandom(scenario.seed);
     this.network = new SimNetwork(scenario.network, new SeededRandom(scenario.seed ^ 0x5bd1e995));
     this.snapshots = new SnapshotTransfers(
@@ -382,6 +391,11 @@ export class SimCluster {
     if (node === null) return;
     member.persisting = null;
     if (ready.snapshot !== null) member.disk.applySnapshot(ready.snapshot);
+    const tornRest = this.tornInstallRest.get(member.id);
+    if (ready.snapshot !== null && tornRest !== undefined) {
+      this.tornInstallRest.delete(member.id);
+      this.switchStore(member, ready.snapshot, tornRest);
+    }
     member.disk.append(ready.entries);
     if (ready.hardState !== null) member.disk.setHardState(ready.hardState);
     const commitOnly = !ready.mustSync && ready.entries.length === 0 && ready.snapshot === null;
@@ -405,6 +419,17 @@ export class SimCluster {
       this.trace(`${member.id} already holds snapshot ${snapshot.metadata.index} (applied ${member.sm.appliedIndex})`);
       return;
     }
+    if (this.tornInstall) {
+      const live = member.sm.image();
+      live.set(staged.subarray(0, staged.byteLength / 2));
+      member.sm = SimStateMachine.fromImage(live, snapshot.metadata.confState);
+      this.tornInstallRest.set(member.id, staged);
+      return;
+    }
+    this.switchStore(member, snapshot, staged);
+  }
+
+  private switchStore(member: SimMember, snapshot: Snapshot, staged: Uint8Array): void {
     const image = SimStateMachine.fromImage(staged, snapshot.metadata.confState);
     this.checker.applied(member.id, snapshot.metadata.index, image.chain);
     member.sm = image;
@@ -646,6 +671,7 @@ export class SimCluster {
 
   private crash(member: SimMember): void {
     member.crash();
+    this.tornInstallRest.delete(member.id);
     this.stats.crashes++;
     this.trace(`crash ${member.id}`);
     // As the member process does when a crashed leader's port refuses connections: some of its
