@@ -15,7 +15,6 @@ import {
   type Entry,
   type Message,
   type Ready,
-  type Snapshot,
 } from '../../src/raft/index.js';
 import { EventQueue, type Timed } from './event-queue.js';
 import { hashBytes } from './hash.js';
@@ -23,16 +22,15 @@ import { InvariantChecker, Violation, ViolationKind, type LogView } from './inva
 import { SimMember } from './member.js';
 import { SimNetwork, type Packet } from './network.js';
 import type { Scenario } from './scenario.js';
+import { SnapshotInstaller, type SnapshotInstallEvent, type SnapshotInstallStats } from './snapshot-install.js';
 import { SnapshotTransfers, type SnapshotStreamEvent, type SnapshotTransferStats } from './snapshot-transfer.js';
-import { SimStateMachine } from './state-machine.js';
 
 type SimEventBody =
     | { kind: 'tick'; member: number; incarnation: number }
     | { kind: 'deliver'; packet: Packet }
-    | { kind: 'persisted'; member: number; incarnation: number }
+    | SnapshotInstallEvent
     | { kind: 'snapshot-status'; from: number; incarnation: number; to: number; succeeded: boolean }
     | SnapshotStreamEvent
-    | { kind: 'snapshot-switch'; member: number; incarnation: number; crashAt: InstallCrashPoint | null }
     | { kind: 'client' }
     | { kind: 'fault' }
     | { kind: 'restart'; member: number }
@@ -40,10 +38,7 @@ type SimEventBody =
     | { kind: 'liveness' };
 type SimEvent = Timed & SimEventBody;
 
-/** Where a crash injected around a snapshot install lands. */
-type InstallCrashPoint = 'staged' | 'installed';
-
-export interface RunStats extends SnapshotTransferStats {
+export interface RunStats extends SnapshotTransferStats, SnapshotInstallStats {
   simulatedMs: number;
   events: number;
   proposals: number;
@@ -51,12 +46,6 @@ export interface RunStats extends SnapshotTransferStats {
   readsConfirmed: number;
   leaderChanges: number;
   crashes: number;
-  /** Crashes injected with a snapshot staged but not yet switched in. */
-  installCrashesStaged: number;
-  /** Crashes injected after the switch, before the WAL recorded the snapshot. */
-  installCrashesInstalled: number;
-  /** Snapshots the core accepted that the store already held (switched in before such a crash). */
-  installsAlreadyHeld: number;
   confChangesApplied: number;
   packetsDelivered: number;
   packetsDropped: number;
@@ -85,6 +74,7 @@ export class SimCluster {
   private readonly random: SeededRandom;
   readonly network: SimNetwork;
   private readonly snapshots: SnapshotTransfers;
+  private readonly installs: SnapshotInstaller;
   readonly checker = new InvariantChecker();
   readonly members = new Map<number, SimMember>();
   private nextMemberId: number;
@@ -129,18 +119,10 @@ export class SimCluster {
     membersCreated: 0,
   };
 
-  /**
-   * A planted bug, for tests that the checker catches it: installing writes the first half of the
-   * staged image into the live store at the switch and the rest only at the WAL save.
-   */
-  private readonly tornInstall: boolean;
-  /** With tornInstall: member -> the staged image whose second half is still to be written. */
-  private readonly tornInstallRest = new Map<number, Uint8Array>();
-
+  /** `tornInstall` plants a non-atomic install (see SnapshotInstaller), for the checker's tests. */
   constructor(scenario: Scenario, options: { verbose?: boolean; tornInstall?: boolean } = {}) {
     this.scenario = scenario;
     this.verbose = options.verbose ?? false;
-    this.tornInstall = options.tornInstall ?? false;
     this.random = new SeededRandom(scenario.seed);
     this.network = new SimNetwork(scenario.network, new SeededRandom(scenario.seed ^ 0x5bd1e995));
     this.snapshots = new SnapshotTransfers(
@@ -157,6 +139,22 @@ export class SimCluster {
       },
       scenario.snapshotChunks,
       2 * scenario.network.delayMaxMs + scenario.tickMs,
+    );
+    this.installs = new SnapshotInstaller(
+      {
+        checker: this.checker,
+        random: this.random,
+        installCrashProbability: scenario.installCrashProbability,
+        member: (id) => this.members.get(id),
+        diskLatencyMs: () => this.diskLatencyMs(),
+        schedule: (delayMs, event) => this.schedule(delayMs, event),
+        crash: (member) => this.crash(member),
+        installed: (member, index) => {
+          for (const marker of this.livenessMarkers.values()) if (marker.index > 0 && marker.index <= index) marker.appliedBy.add(member.id);
+        },
+        trace: (line) => this.trace(line),
+      },
+      options.tornInstall ?? false,
     );
     const founders = Array.from({ length: scenario.memberCount }, (_, i) => i + 1);
     this.nextMemberId = founders.length + 1;
@@ -202,7 +200,7 @@ export class SimCluster {
     this.stats.committedIndex = this.checker.committedIndex;
     this.stats.packetsDelivered = this.network.delivered;
     this.stats.packetsDropped = this.network.dropped;
-    Object.assign(this.stats, this.snapshots.stats);
+    Object.assign(this.stats, this.snapshots.stats, this.installs.stats);
     return { seed: this.scenario.seed, violation: this.violation, stats: { ...this.stats }, trace: [...this.traceRing] };
   }
 
@@ -224,7 +222,7 @@ export class SimCluster {
       case 'snapshot-chunk-ack':
         return this.snapshots.handle(event);
       case 'snapshot-switch':
-        return this.onSnapshotSwitch(event.member, event.incarnation, event.crashAt);
+        return this.installs.onSwitch(event.member, event.incarnation, event.crashAt);
       case 'client':
         return this.onClient();
       case 'fault':
@@ -320,7 +318,7 @@ export class SimCluster {
       this.send(member, ready.messages);
       member.persisting = ready;
       if (ready.snapshot !== null) {
-        this.beginInstall(member);
+        this.installs.begin(member);
         return;
       }
       const latencyMs = this.diskLatencyMs();
@@ -334,37 +332,6 @@ export class SimCluster {
 
   private diskLatencyMs(): number {
     return this.scenario.diskLatencyMaxMs === 0 ? 0 : this.random.intBetween(0, this.scenario.diskLatencyMaxMs);
-  }
-
-  /**
-   * A Ready carrying a snapshot is made durable as the member does it: first the staged copy is
-   * switched in as the store, in one atomic step; then the WAL records the snapshot (with the
-   * Ready's entries and hard state). Some scenarios crash the member at exactly one of the two
-   * points around the switch; either way it must restart with the old store or the new one.
-   */
-  private beginInstall(member: SimMember): void {
-    const crashAt = this.random.chance(this.scenario.installCrashProbability) ? this.random.pick<InstallCrashPoint>(['staged', 'installed']) : null;
-    this.schedule(this.diskLatencyMs(), { kind: 'snapshot-switch', member: member.id, incarnation: member.incarnation, crashAt });
-  }
-
-  private onSnapshotSwitch(id: number, incarnation: number, crashAt: InstallCrashPoint | null): void {
-    const member = this.members.get(id);
-    const snapshot = member?.persisting?.snapshot;
-    if (member === undefined || member.incarnation !== incarnation || snapshot == null) return;
-    if (crashAt === 'staged') {
-      this.stats.installCrashesStaged++;
-      this.trace(`${id} crashes with snapshot ${snapshot.metadata.index} staged, not installed`);
-      this.crash(member);
-      return;
-    }
-    this.installSnapshot(member, snapshot);
-    if (crashAt === 'installed') {
-      this.stats.installCrashesInstalled++;
-      this.trace(`${id} crashes with snapshot ${snapshot.metadata.index} installed, before its WAL records it`);
-      this.crash(member);
-      return;
-    }
-    this.schedule(this.diskLatencyMs(), { kind: 'persisted', member: id, incarnation });
   }
 
   private checkNewEntries(member: SimMember, entries: readonly Entry[]): void {
@@ -390,11 +357,10 @@ export class SimCluster {
     const node = member.node;
     if (node === null) return;
     member.persisting = null;
-    if (ready.snapshot !== null) member.disk.applySnapshot(ready.snapshot);
-    const tornRest = this.tornInstallRest.get(member.id);
-    if (ready.snapshot !== null && tornRest !== undefined) {
-      this.tornInstallRest.delete(member.id);
-      this.switchStore(member, ready.snapshot, tornRest);
+    if (ready.snapshot !== null) {
+      // The store already holds it (SnapshotInstaller switched it in): the WAL records it now.
+      member.disk.applySnapshot(ready.snapshot);
+      this.installs.walSaved(member, ready.snapshot);
     }
     member.disk.append(ready.entries);
     if (ready.hardState !== null) member.disk.setHardState(ready.hardState);
@@ -406,37 +372,6 @@ export class SimCluster {
     node.advance();
     this.maybeCompact(member);
     this.observe(member);
-  }
-
-  /** The atomic switch: the staged, verified copy becomes the store in one step. */
-  private installSnapshot(member: SimMember, snapshot: Snapshot): void {
-    const staged = member.takeStagedSnapshot(snapshot.metadata.index);
-    if (staged === undefined) throw new Error(`member ${member.id} installs snapshot ${snapshot.metadata.index} with no staged copy`);
-    if (snapshot.metadata.index <= member.sm.appliedIndex) {
-      // The store was switched to this snapshot (or past it) before a crash that came before the
-      // WAL recorded it: keep it rather than go back; the entries after are skipped as replays.
-      this.stats.installsAlreadyHeld++;
-      this.trace(`${member.id} already holds snapshot ${snapshot.metadata.index} (applied ${member.sm.appliedIndex})`);
-      return;
-    }
-    if (this.tornInstall) {
-      const live = member.sm.image();
-      live.set(staged.subarray(0, staged.byteLength / 2));
-      member.sm = SimStateMachine.fromImage(live, snapshot.metadata.confState);
-      this.tornInstallRest.set(member.id, staged);
-      return;
-    }
-    this.switchStore(member, snapshot, staged);
-  }
-
-  private switchStore(member: SimMember, snapshot: Snapshot, staged: Uint8Array): void {
-    const image = SimStateMachine.fromImage(staged, snapshot.metadata.confState);
-    this.checker.applied(member.id, snapshot.metadata.index, image.chain);
-    member.sm = image;
-    this.trace(`${member.id} installed snapshot at ${snapshot.metadata.index}`);
-    for (const marker of this.livenessMarkers.values()) {
-      if (marker.index > 0 && marker.index <= snapshot.metadata.index) marker.appliedBy.add(member.id);
-    }
   }
 
   private applyEntry(member: SimMember, entry: Entry): void {
@@ -671,7 +606,7 @@ export class SimCluster {
 
   private crash(member: SimMember): void {
     member.crash();
-    this.tornInstallRest.delete(member.id);
+    this.installs.crashed(member);
     this.stats.crashes++;
     this.trace(`crash ${member.id}`);
     // As the member process does when a crashed leader's port refuses connections: some of its

@@ -152,7 +152,7 @@ export class SnapshotTransfers {
     receiver.keepStagedSnapshot(snapshot.metadata.index, image);
     this.host.trace(`${stream.from}->${stream.to} snapshot ${snapshot.metadata.index} stream ${stream.id} received whole, checksum ok`);
     this.host.deliver(receiver, { ...stream.message, snapshot: { ...snapshot, data: image } });
-    const backMs = this.host.network.isCut(stream.to, stream.from) ? null : this.host.network.streamFrameDelayMs(stream.to, stream.from, false);
+    const backMs = this.host.network.streamFrameDelayMs(stream.to, stream.from, false);
     // The sender learns of success by the receiver's answer; without it, it times out and calls
     // the send failed (the core then probes and finds the follower caught up).
     if (backMs === null) this.host.reportStatus(stream.from, stream.senderIncarnation, stream.to, false, this.failureDetectMs);
