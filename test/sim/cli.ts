@@ -57,7 +57,7 @@ async function runMany(args: Arguments): Promise<number> {
   const seeds = Array.from({ length: args.seeds }, (_, i) => args.start + i);
   const workerCount = Math.min(args.workers, seeds.length);
   const failures: string[] = [];
-  const totals = { events: 0, acknowledgedWrites: 0, readsConfirmed: 0, leaderChanges: 0, crashes: 0, confChangesApplied: 0, snapshotsSent: 0 };
+  const totals = { events: 0, acknowledgedWrites: 0, readsConfirmed: 0, leaderChanges: 0, crashes: 0, confChangesApplied: 0, snapshotsStarted: 0, snapshotsCompleted: 0, snapshotsAborted: 0, snapshotsAbortedMidway: 0, installCrashesStaged: 0, installCrashesInstalled: 0, installsAlreadyHeld: 0 };
   let done = 0;
   await Promise.all(
     Array.from({ length: workerCount }, (_, w) => {

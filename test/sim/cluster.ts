@@ -15,7 +15,6 @@ import {
   type Entry,
   type Message,
   type Ready,
-  type Snapshot,
 } from '../../src/raft/index.js';
 import { EventQueue, type Timed } from './event-queue.js';
 import { hashBytes } from './hash.js';
@@ -23,13 +22,15 @@ import { InvariantChecker, Violation, ViolationKind, type LogView } from './inva
 import { SimMember } from './member.js';
 import { SimNetwork, type Packet } from './network.js';
 import type { Scenario } from './scenario.js';
-import { SimStateMachine } from './state-machine.js';
+import { SnapshotInstaller, type SnapshotInstallEvent, type SnapshotInstallStats } from './snapshot-install.js';
+import { SnapshotTransfers, type SnapshotStreamEvent, type SnapshotTransferStats } from './snapshot-transfer.js';
 
 type SimEventBody =
     | { kind: 'tick'; member: number; incarnation: number }
     | { kind: 'deliver'; packet: Packet }
-    | { kind: 'persisted'; member: number; incarnation: number }
-    | { kind: 'snapshot-status'; from: number; to: number; succeeded: boolean }
+    | SnapshotInstallEvent
+    | { kind: 'snapshot-status'; from: number; incarnation: number; to: number; succeeded: boolean }
+    | SnapshotStreamEvent
     | { kind: 'client' }
     | { kind: 'fault' }
     | { kind: 'restart'; member: number }
@@ -37,7 +38,7 @@ type SimEventBody =
     | { kind: 'liveness' };
 type SimEvent = Timed & SimEventBody;
 
-export interface RunStats {
+export interface RunStats extends SnapshotTransferStats, SnapshotInstallStats {
   simulatedMs: number;
   events: number;
   proposals: number;
@@ -45,7 +46,6 @@ export interface RunStats {
   readsConfirmed: number;
   leaderChanges: number;
   crashes: number;
-  snapshotsSent: number;
   confChangesApplied: number;
   packetsDelivered: number;
   packetsDropped: number;
@@ -73,6 +73,8 @@ export class SimCluster {
   private readonly queue = new EventQueue<SimEvent>();
   private readonly random: SeededRandom;
   readonly network: SimNetwork;
+  private readonly snapshots: SnapshotTransfers;
+  private readonly installs: SnapshotInstaller;
   readonly checker = new InvariantChecker();
   readonly members = new Map<number, SimMember>();
   private nextMemberId: number;
@@ -101,7 +103,15 @@ export class SimCluster {
     readsConfirmed: 0,
     leaderChanges: 0,
     crashes: 0,
-    snapshotsSent: 0,
+    snapshotsStarted: 0,
+    snapshotsCompleted: 0,
+    snapshotsAborted: 0,
+    snapshotsAbortedMidway: 0,
+    snapshotChunksDelivered: 0,
+    snapshotChecksumFailures: 0,
+    installCrashesStaged: 0,
+    installCrashesInstalled: 0,
+    installsAlreadyHeld: 0,
     confChangesApplied: 0,
     packetsDelivered: 0,
     packetsDropped: 0,
@@ -109,11 +119,43 @@ export class SimCluster {
     membersCreated: 0,
   };
 
-  constructor(scenario: Scenario, options: { verbose?: boolean } = {}) {
+  /** `tornInstall` plants a non-atomic install (see SnapshotInstaller), for the checker's tests. */
+  constructor(scenario: Scenario, options: { verbose?: boolean; tornInstall?: boolean } = {}) {
     this.scenario = scenario;
     this.verbose = options.verbose ?? false;
     this.random = new SeededRandom(scenario.seed);
     this.network = new SimNetwork(scenario.network, new SeededRandom(scenario.seed ^ 0x5bd1e995));
+    this.snapshots = new SnapshotTransfers(
+      {
+        network: this.network,
+        member: (id) => this.members.get(id),
+        schedule: (delayMs, event) => this.schedule(delayMs, event),
+        reportStatus: (from, incarnation, to, succeeded, delayMs) => this.schedule(delayMs, { kind: 'snapshot-status', from, incarnation, to, succeeded }),
+        deliver: (to, message) => {
+          to.node?.step(message);
+          this.afterInput(to);
+        },
+        trace: (line) => this.trace(line),
+      },
+      scenario.snapshotChunks,
+      2 * scenario.network.delayMaxMs + scenario.tickMs,
+    );
+    this.installs = new SnapshotInstaller(
+      {
+        checker: this.checker,
+        random: this.random,
+        installCrashProbability: scenario.installCrashProbability,
+        member: (id) => this.members.get(id),
+        diskLatencyMs: () => this.diskLatencyMs(),
+        schedule: (delayMs, event) => this.schedule(delayMs, event),
+        crash: (member) => this.crash(member),
+        installed: (member, index) => {
+          for (const marker of this.livenessMarkers.values()) if (marker.index > 0 && marker.index <= index) marker.appliedBy.add(member.id);
+        },
+        trace: (line) => this.trace(line),
+      },
+      options.tornInstall ?? false,
+    );
     const founders = Array.from({ length: scenario.memberCount }, (_, i) => i + 1);
     this.nextMemberId = founders.length + 1;
     for (const id of founders) this.addMember(new SimMember(id, { voters: founders, learners: [] }));
@@ -158,6 +200,7 @@ export class SimCluster {
     this.stats.committedIndex = this.checker.committedIndex;
     this.stats.packetsDelivered = this.network.delivered;
     this.stats.packetsDropped = this.network.dropped;
+    Object.assign(this.stats, this.snapshots.stats, this.installs.stats);
     return { seed: this.scenario.seed, violation: this.violation, stats: { ...this.stats }, trace: [...this.traceRing] };
   }
 
@@ -174,7 +217,12 @@ export class SimCluster {
       case 'persisted':
         return this.onPersisted(event.member, event.incarnation);
       case 'snapshot-status':
-        return this.onSnapshotStatus(event.from, event.to, event.succeeded);
+        return this.onSnapshotStatus(event.from, event.incarnation, event.to, event.succeeded);
+      case 'snapshot-chunk':
+      case 'snapshot-chunk-ack':
+        return this.snapshots.handle(event);
+      case 'snapshot-switch':
+        return this.installs.onSwitch(event.member, event.incarnation, event.crashAt);
       case 'client':
         return this.onClient();
       case 'fault':
@@ -205,7 +253,8 @@ export class SimCluster {
 
   private startMember(member: SimMember): void {
     member.start(this.scenario);
-    this.trace(`start ${member.id} (life ${member.incarnation})`);
+    this.checker.started(member.id, member.sm.appliedIndex, member.sm.chain, member.disk.firstIndex() - 1);
+    this.trace(`start ${member.id} (life ${member.incarnation}, applied ${member.sm.appliedIndex})`);
     this.schedule(this.random.intBetween(1, this.scenario.tickMs), { kind: 'tick', member: member.id, incarnation: member.incarnation });
     this.afterInput(member);
   }
@@ -268,13 +317,21 @@ export class SimCluster {
       for (const readState of ready.readStates) this.onReadState(member, readState.index, readState.context);
       this.send(member, ready.messages);
       member.persisting = ready;
-      const latencyMs = this.scenario.diskLatencyMaxMs === 0 ? 0 : this.random.intBetween(0, this.scenario.diskLatencyMaxMs);
+      if (ready.snapshot !== null) {
+        this.installs.begin(member);
+        return;
+      }
+      const latencyMs = this.diskLatencyMs();
       if (latencyMs > 0) {
         this.schedule(latencyMs, { kind: 'persisted', member: member.id, incarnation: member.incarnation });
         return;
       }
       this.completePersist(member);
     }
+  }
+
+  private diskLatencyMs(): number {
+    return this.scenario.diskLatencyMaxMs === 0 ? 0 : this.random.intBetween(0, this.scenario.diskLatencyMaxMs);
   }
 
   private checkNewEntries(member: SimMember, entries: readonly Entry[]): void {
@@ -300,28 +357,21 @@ export class SimCluster {
     const node = member.node;
     if (node === null) return;
     member.persisting = null;
-    if (ready.snapshot !== null) member.disk.applySnapshot(ready.snapshot);
+    if (ready.snapshot !== null) {
+      // The store already holds it (SnapshotInstaller switched it in): the WAL records it now.
+      member.disk.applySnapshot(ready.snapshot);
+      this.installs.walSaved(member, ready.snapshot);
+    }
     member.disk.append(ready.entries);
     if (ready.hardState !== null) member.disk.setHardState(ready.hardState);
     const commitOnly = !ready.mustSync && ready.entries.length === 0 && ready.snapshot === null;
     if (!commitOnly) member.hardStateWritten();
     this.send(member, ready.messagesAfterPersist);
-    if (ready.snapshot !== null) this.installSnapshot(member, ready.snapshot);
     for (const entry of ready.committedEntries) this.applyEntry(member, entry);
     if (member.node === null) return; // it applied its own removal and shut down
     node.advance();
     this.maybeCompact(member);
     this.observe(member);
-  }
-
-  private installSnapshot(member: SimMember, snapshot: Snapshot): void {
-    const image = SimStateMachine.fromImage(snapshot.data, snapshot.metadata.confState);
-    this.checker.applied(member.id, snapshot.metadata.index, image.chain);
-    member.sm = image;
-    this.trace(`${member.id} installed snapshot at ${snapshot.metadata.index}`);
-    for (const marker of this.livenessMarkers.values()) {
-      if (marker.index > 0 && marker.index <= snapshot.metadata.index) marker.appliedBy.add(member.id);
-    }
   }
 
   private applyEntry(member: SimMember, entry: Entry): void {
@@ -382,12 +432,14 @@ export class SimCluster {
 
   private send(member: SimMember, messages: readonly Message[]): void {
     for (const message of messages) {
+      if (message.type === MessageType.Snap) {
+        this.snapshots.start(member, message);
+        continue;
+      }
       const packet: Packet = { from: member.id, to: message.to, message };
       const delays = this.network.route(packet);
-      if (message.type === MessageType.Snap) this.stats.snapshotsSent++;
       if (delays.length === 0) {
         this.network.dropped++;
-        if (message.type === MessageType.Snap) this.schedule(1, { kind: 'snapshot-status', from: member.id, to: message.to, succeeded: false });
         continue;
       }
       for (const delayMs of delays) this.schedule(delayMs, { kind: 'deliver', packet });
@@ -398,22 +450,19 @@ export class SimCluster {
     this.network.packetsInFlight--;
     const target = this.members.get(packet.to);
     const message = packet.message;
-    const isSnapshot = message.type === MessageType.Snap;
     if (target?.node == null || this.network.isCut(packet.from, packet.to)) {
       this.network.dropped++;
-      if (isSnapshot) this.schedule(1, { kind: 'snapshot-status', from: packet.from, to: packet.to, succeeded: false });
       return;
     }
     this.network.delivered++;
     if (this.verbose) this.trace(`${packet.from}->${packet.to} ${describeMessage(message)}`);
     target.node.step(message);
     this.afterInput(target);
-    if (isSnapshot) this.schedule(0, { kind: 'snapshot-status', from: packet.from, to: packet.to, succeeded: true });
   }
 
-  private onSnapshotStatus(from: number, to: number, succeeded: boolean): void {
+  private onSnapshotStatus(from: number, incarnation: number, to: number, succeeded: boolean): void {
     const sender = this.members.get(from);
-    if (sender?.node == null) return;
+    if (sender?.node == null || sender.incarnation !== incarnation) return;
     sender.node.reportSnapshot(to, succeeded);
     this.afterInput(sender);
   }
@@ -557,6 +606,7 @@ export class SimCluster {
 
   private crash(member: SimMember): void {
     member.crash();
+    this.installs.crashed(member);
     this.stats.crashes++;
     this.trace(`crash ${member.id}`);
     // As the member process does when a crashed leader's port refuses connections: some of its

@@ -76,4 +76,17 @@ describe('invariant checker', () => {
     checker.readConfirmed(1, 9, floor);
     expectViolation(ViolationKind.ReadSafety, () => checker.readConfirmed(1, 6, floor));
   });
+
+  it('rejects a restart whose store is not the last state it reached, or is behind its WAL snapshot', () => {
+    const checker = new InvariantChecker();
+    checker.started(1, 1, 10, 1);
+    checker.applied(1, 2, 20);
+    checker.applied(1, 9, 90); // a snapshot switched in
+    checker.started(1, 9, 90, 1); // crashed after the switch, before the WAL recorded it: the new store
+    checker.started(2, 1, 10, 1);
+    checker.started(2, 1, 10, 1); // crashed with the snapshot only staged: the old store
+    expectViolation(ViolationKind.RestartState, () => checker.started(1, 9, 20, 1)); // new index, old contents: a torn install
+    expectViolation(ViolationKind.RestartState, () => checker.started(1, 2, 20, 1)); // went back to an earlier state
+    expectViolation(ViolationKind.RestartState, () => checker.started(2, 1, 10, 9)); // the WAL records a snapshot the store lacks
+  });
 });

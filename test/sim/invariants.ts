@@ -9,6 +9,7 @@ export const ViolationKind = {
   StateMachineSafety: 'state machine safety',
   AppliedWentBack: 'applied index went back',
   ReadSafety: 'read safety',
+  RestartState: 'state after restart',
   Liveness: 'liveness',
   CoreAssertion: 'core assertion',
 } as const;
@@ -45,7 +46,8 @@ export class InvariantChecker {
   private committedIndexMax = 0;
   /** index -> state machine fingerprint after applying it. */
   private readonly appliedChains = new Map<number, number>();
-  private readonly appliedIndexOf = new Map<number, number>();
+  /** member -> the last state its store reached (index and fingerprint). */
+  private readonly lastStateOf = new Map<number, { index: number; chain: number }>();
   private ackedWriteIndexMax = 0;
 
   /** `member` is leader of `term`. */
@@ -119,15 +121,34 @@ export class InvariantChecker {
 
   /** `member`'s state machine applied `index`, reaching fingerprint `chain`. */
   applied(member: number, index: number, chain: number): void {
-    const previous = this.appliedIndexOf.get(member) ?? 0;
+    const previous = this.lastStateOf.get(member)?.index ?? 0;
     if (index <= previous) {
       throw new Violation(ViolationKind.AppliedWentBack, `member ${member} applied ${index} after ${previous}`);
     }
-    this.appliedIndexOf.set(member, index);
+    this.lastStateOf.set(member, { index, chain });
     const known = this.appliedChains.get(index);
     if (known === undefined) this.appliedChains.set(index, chain);
     else if (known !== chain) {
       throw new Violation(ViolationKind.StateMachineSafety, `member ${member} reached a different state at index ${index}`);
+    }
+  }
+
+  /**
+   * `member` starts with its store at (index, chain) and its WAL's snapshot at `walSnapshotIndex`.
+   * The store is durable, so after a crash it must be exactly the last state it reached: around a
+   * snapshot install, the old store (crashed before the switch) or the new one (after it), never
+   * a mix of the two. And it must cover the WAL's snapshot, since the log before that is gone.
+   */
+  started(member: number, index: number, chain: number, walSnapshotIndex: number): void {
+    const last = this.lastStateOf.get(member);
+    if (last === undefined) this.lastStateOf.set(member, { index, chain });
+    else if (last.index !== index || last.chain !== chain) {
+      const known = this.appliedChains.get(index);
+      const what = known === chain ? 'a state it had left' : known === undefined ? 'a state no member reached' : 'a state other than the one committed there';
+      throw new Violation(ViolationKind.RestartState, `member ${member} restarted at index ${index} with ${what}; its store last reached index ${last.index}`);
+    }
+    if (index < walSnapshotIndex) {
+      throw new Violation(ViolationKind.RestartState, `member ${member} restarted with its store at ${index}, behind its WAL's snapshot at ${walSnapshotIndex}`);
     }
   }
 

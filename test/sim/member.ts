@@ -6,6 +6,11 @@ import { MemoryStorage, RawNode, SeededRandom, emptyHardState, type ConfState, t
 import { BOOTSTRAP_CHAIN, SimStateMachine } from './state-machine.js';
 import type { Scenario } from './scenario.js';
 
+/** One incoming snapshot stream per peer at most; more would be a simulator bug. */
+const STAGING_STREAMS_MAX = 16;
+/** Verified images waiting for the core; older ones are superseded by newer. */
+const STAGED_SNAPSHOTS_MAX = 4;
+
 export class SimMember {
   readonly id: number;
   readonly disk = new MemoryStorage();
@@ -22,6 +27,13 @@ export class SimMember {
    * its own (src/storage/wal.ts holds it back until the next write), so a crash loses it.
    */
   writtenHardState: HardState = emptyHardState;
+  /**
+   * The snapshot staging area on this member's disk: chunks of streams still arriving, and whole,
+   * checksum-verified images (by snapshot index) that the core has been handed but not yet
+   * installed. A start wipes it: nothing in the WAL refers to a staged copy until it is installed.
+   */
+  private readonly stagingStreams = new Map<number, Uint8Array[]>();
+  private readonly stagedSnapshots = new Map<number, Uint8Array>();
   /** Highest commit index already reported to the invariant checker. */
   committedObserved = 0;
   /** Term in which this member was last seen leading (to spot a new leadership once). */
@@ -47,6 +59,8 @@ export class SimMember {
   start(scenario: Scenario): void {
     this.incarnation++;
     this.persisting = null;
+    this.stagingStreams.clear();
+    this.stagedSnapshots.clear();
     this.node = new RawNode({
       id: this.id,
       electionTicks: scenario.electionTicks,
@@ -63,6 +77,53 @@ export class SimMember {
   /** Records that the disk's hard state is written (with entries, a snapshot or a sync). */
   hardStateWritten(): void {
     this.writtenHardState = this.disk.getHardState();
+  }
+
+  stageChunk(stream: number, chunk: number, data: Uint8Array): void {
+    let chunks = this.stagingStreams.get(stream);
+    if (chunks === undefined) {
+      if (this.stagingStreams.size >= STAGING_STREAMS_MAX) throw new Error(`member ${this.id} stages more than ${STAGING_STREAMS_MAX} streams`);
+      chunks = [];
+      this.stagingStreams.set(stream, chunks);
+    }
+    chunks[chunk] = data.slice();
+  }
+
+  /** The staged chunks of a finished stream, joined; null if any is missing. */
+  takeStagedStream(stream: number): Uint8Array | null {
+    const chunks = this.stagingStreams.get(stream) ?? [];
+    this.stagingStreams.delete(stream);
+    let bytes = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      if (chunks[i] === undefined) return null;
+      bytes += chunks[i].byteLength;
+    }
+    const image = new Uint8Array(bytes);
+    let offset = 0;
+    for (const chunk of chunks) {
+      image.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return image;
+  }
+
+  discardStagedStream(stream: number): void {
+    this.stagingStreams.delete(stream);
+  }
+
+  keepStagedSnapshot(index: number, image: Uint8Array): void {
+    this.stagedSnapshots.set(index, image);
+    for (const staged of [...this.stagedSnapshots.keys()].sort((a, b) => a - b)) {
+      if (this.stagedSnapshots.size <= STAGED_SNAPSHOTS_MAX) break;
+      this.stagedSnapshots.delete(staged);
+    }
+  }
+
+  /** The staged image for the snapshot at `index`, if any; staged copies up to it are dropped. */
+  takeStagedSnapshot(index: number): Uint8Array | undefined {
+    const image = this.stagedSnapshots.get(index);
+    for (const staged of [...this.stagedSnapshots.keys()]) if (staged <= index) this.stagedSnapshots.delete(staged);
+    return image;
   }
 
   crash(): void {

@@ -76,6 +76,18 @@ export class SimNetwork {
     return delays;
   }
 
+  /**
+   * The fate of a frame on a stream (a snapshot chunk, or its acknowledgement when `lossy` is
+   * false): its delay, or null when the link is cut or the frame is lost, either of which breaks
+   * the stream. Stream frames are never duplicated (the stream orders and deduplicates) and do not
+   * count against the packet bound: each stream has one chunk in flight.
+   */
+  streamFrameDelayMs(from: number, to: number, lossy = true): number | null {
+    if (this.isCut(from, to)) return null;
+    if (lossy && this.options.lossProbability > 0 && this.random.chance(this.options.lossProbability)) return null;
+    return this.delayMs();
+  }
+
   private delayMs(): number {
     return this.random.intBetween(this.options.delayMinMs, this.options.delayMaxMs);
   }

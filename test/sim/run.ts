@@ -3,8 +3,8 @@
 import { SimCluster, type RunResult } from './cluster.js';
 import { scenarioForSeed, type ScenarioOverrides } from './scenario.js';
 
-export function runSeed(seed: number, overrides: ScenarioOverrides = {}, verbose = false): RunResult {
-  return new SimCluster(scenarioForSeed(seed, overrides), { verbose }).run();
+export function runSeed(seed: number, overrides: ScenarioOverrides = {}, verbose = false, tornInstall = false): RunResult {
+  return new SimCluster(scenarioForSeed(seed, overrides), { verbose, tornInstall }).run();
 }
 
 export function replayCommand(seed: number, overrides: ScenarioOverrides = {}): string {

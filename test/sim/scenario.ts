@@ -19,6 +19,10 @@ export interface Scenario {
   readonly faultIntervalMaxMs: number;
   readonly snapshotEveryEntries: number;
   readonly snapshotCatchUpEntries: number;
+  /** A follower's snapshot travels in this many chunks, each a delivery of its own. */
+  readonly snapshotChunks: number;
+  /** Chance that a member crashes around installing a snapshot (staged, or switched in before the WAL records it). */
+  readonly installCrashProbability: number;
   readonly inflightMessagesMax: number;
   readonly messageBytesMax: number;
   readonly membershipChanges: boolean;
@@ -57,5 +61,8 @@ export function scenarioForSeed(seed: number, overrides: ScenarioOverrides = {})
     messageBytesMax: random.pick([64, 1024, 1024 * 1024]),
     membershipChanges: random.chance(0.6),
     preVote: random.chance(0.85),
+    // Drawn last, so every earlier choice stays what it was for each seed.
+    snapshotChunks: random.pick([2, 4, 8, 16]),
+    installCrashProbability: random.pick([0, 0.1, 0.3]),
   };
 }
