@@ -60,6 +60,8 @@ import {
 } from './errors.js';
 import { KeyIndex } from './key-index.js';
 import { DEFAULT_MVCC_LIMITS, type MvccLimits } from './limits.js';
+import { StoreDumpSource } from './store-dump.js';
+import { recoverStoreDirectory, swapInStaged } from './store-directory.js';
 import { REVISION_BYTES, compareRevisions, readRevision, revisionToBytes, type Revision } from './revision.js';
 
 export type { KeyValue, RevisionRecord } from './codec.js';
@@ -195,7 +197,8 @@ interface OpenTxn {
 }
 
 export class MvccStore {
-  private readonly db: ClassicLevel<Buffer, Buffer>;
+  /** Replaced (closed, swapped on disk, reopened) only by installStaged. */
+  private db: ClassicLevel<Buffer, Buffer>;
   private readonly limits: MvccLimits;
   private index: KeyTree = new BTree<string, KeyIndex>();
   private currentRevision = 1;
@@ -223,8 +226,9 @@ export class MvccStore {
 
   /** Opens (or creates) the store in `directory` and rebuilds the index from disk. */
   static async open(directory: string, options: MvccStoreOptions = {}): Promise<MvccStore> {
-    const db = new ClassicLevel<Buffer, Buffer>(directory, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-    await db.open();
+    // An install interrupted by a crash leaves the old database or the new one; settle which first.
+    await recoverStoreDirectory(directory);
+    const db = await openDatabase(directory);
     const store = new MvccStore(db, { ...DEFAULT_MVCC_LIMITS, ...options.limits }, directory);
     try {
       await store.load();
@@ -816,10 +820,57 @@ export class MvccStore {
     for (const observer of this.observers) observer.restored();
   }
 
+  /**
+   * A dump of the database as it is once everything applied so far is written (its meta record
+   * carries the applied index), read lazily through one iterator: a consistent view, whatever is
+   * written meanwhile. For a follower's snapshot (store-dump.ts); close() it when done.
+   */
+  async openDump(chunkBytes: number): Promise<StoreDumpSource> {
+    await this.persist();
+    // Created synchronously after the persist: the iterator's implicit snapshot includes it.
+    return new StoreDumpSource(this.db.iterator({ highWaterMarkBytes: chunkBytes }), chunkBytes);
+  }
+
+  /**
+   * Replaces the whole state with a staged database (store-dump.ts, finished): waits for running
+   * persists, drops what is pending, closes the database, swaps the staged directory in
+   * (store-directory.ts: crash-safe, old or new, never a mix), reopens it and rebuilds the
+   * in-memory state with load(). Observers are told restored(). If any step fails the store
+   * refuses further writes: restart the member (startup settles the directory).
+   */
+  async installStaged(stagedDirectory: string): Promise<void> {
+    assert(this.txn === null, 'installStaged() inside a write transaction');
+    await this.flushed();
+    try {
+      await this.db.close();
+      await swapInStaged(this.directory, stagedDirectory);
+      this.db = await openDatabase(this.directory);
+      this.index = new BTree<string, KeyIndex>();
+      this.currentRevision = 1;
+      this.compacted = 0;
+      this.applied = 0;
+      this.liveKeys = 0;
+      this.pending = [];
+      this.extraMeta = new Map();
+      this.history = [];
+      await this.load();
+    } catch (error) {
+      this.failed = true;
+      throw new MvccWriteFailedError({ cause: error });
+    }
+    for (const observer of this.observers) observer.restored();
+  }
+
   async close(): Promise<void> {
     await this.flushed();
     await this.db.close();
   }
+}
+
+async function openDatabase(directory: string): Promise<ClassicLevel<Buffer, Buffer>> {
+  const db = new ClassicLevel<Buffer, Buffer>(directory, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+  return db;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
