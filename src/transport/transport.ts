@@ -185,7 +185,11 @@ export class PeerTransport {
       return;
     }
     if (message.type === MessageType.Snap) {
-      if (hasSnapshot(message)) peer.sendSnapshot(message, bytesSource(message.snapshot.data, this.settings.snapshotChunkBytes));
+      if (hasSnapshot(message)) {
+        // Data already in memory (small, or a test's) travels as the body, like any other.
+        const header = { ...message, snapshot: { ...message.snapshot, data: new Uint8Array(0) } };
+        peer.sendSnapshot(header, bytesSource(message.snapshot.data, this.settings.snapshotChunkBytes));
+      }
       else this.warnings.warn(`snap-without-snapshot:${message.to}`, { peer: message.to }, 'dropping MsgSnap without a snapshot');
       return;
     }
