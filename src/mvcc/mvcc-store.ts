@@ -844,21 +844,29 @@ export class MvccStore {
     try {
       await this.db.close();
       await swapInStaged(this.directory, stagedDirectory);
-      this.db = await openDatabase(this.directory);
-      this.index = new BTree<string, KeyIndex>();
-      this.currentRevision = 1;
-      this.compacted = 0;
-      this.applied = 0;
-      this.liveKeys = 0;
-      this.pending = [];
-      this.extraMeta = new Map();
-      this.history = [];
-      await this.load();
+      // Loaded aside and adopted in one synchronous step: a read meanwhile sees the old state
+      // whole (it is all in memory), never a half-loaded new one.
+      const next = new MvccStore(await openDatabase(this.directory), this.limits, this.directory);
+      await next.load();
+      this.adopt(next);
     } catch (error) {
       this.failed = true;
       throw new MvccWriteFailedError({ cause: error });
     }
     for (const observer of this.observers) observer.restored();
+  }
+
+  /** Takes over `next`'s database and in-memory state (installStaged); pending writes are dropped. */
+  private adopt(next: MvccStore): void {
+    this.db = next.db;
+    this.index = next.index;
+    this.currentRevision = next.currentRevision;
+    this.compacted = next.compacted;
+    this.applied = next.applied;
+    this.liveKeys = next.liveKeys;
+    this.pending = [];
+    this.extraMeta = next.extraMeta;
+    this.history = next.history;
   }
 
   async close(): Promise<void> {

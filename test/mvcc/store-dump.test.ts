@@ -66,6 +66,31 @@ describe('store dumps', () => {
     expect(observe(reopened)).toEqual(observe(source));
   });
 
+  it('a read while a staged copy is installed sees the old state or the new one, whole, never a half-loaded one', async () => {
+    const source = await openStore();
+    writeHistory(source, 2000, 500);
+    source.markApplied(50);
+    const chunks = await readAll(await source.openDump(64 * 1024));
+    const targetDir = join(tempDir(), 'kv');
+    const target = await openStore(targetDir);
+    put(target, 'old', 'value');
+    await target.persist(3);
+    const oldHash = target.hash();
+    const newHash = source.hash();
+    const staged = await stage(targetDir, chunks, 50);
+    const seen: unknown[] = [];
+    let done = false;
+    const installing = target.installStaged(staged).then(() => (done = true));
+    while (!done) {
+      seen.push(target.hash());
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await installing;
+    seen.push(target.hash());
+    expect(seen.length).toBeGreaterThan(2);
+    for (const hash of seen) expect([oldHash, newHash]).toContainEqual(hash);
+  });
+
   it('a dump is the database as of openDump, whatever is written while it is read', async () => {
     const source = await openStore();
     writeHistory(source, 100, 100);
