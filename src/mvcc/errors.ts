@@ -51,14 +51,14 @@ export class FutureRevisionError extends MvccError {
   }
 }
 
-/** A record on disk or in a snapshot image fails its checksum or does not decode. */
+/** A record on disk fails its checksum or does not decode. */
 export class MvccCorruptError extends MvccError {
   constructor(what: string, options?: { cause?: unknown }) {
     super(MvccErrorCode.Corrupt, `mvcc store is corrupt: ${what}`, options);
   }
 }
 
-/** A key, value or image is over its limit (limits.ts). Nothing was changed. */
+/** A key or value is over its limit (limits.ts). Nothing was changed. */
 export class MvccLimitExceededError extends MvccError {
   readonly limit: string;
   readonly size: number;

@@ -358,8 +358,8 @@ export class RaftMember {
 
   private async handleReady(ready: Ready): Promise<void> {
     this.snapshots.send(ready.messages);
-    // A snapshot's image goes into the store (synced) before the WAL records the snapshot and
-    // drops the log before it: the WAL keeps no image (src/server/snapshots.ts).
+    // A snapshot's staged copy of the leader's store is installed (synced) before the WAL records
+    // the snapshot and drops the log before it: the WAL keeps no image (src/server/snapshots.ts).
     if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
     if (ready.hardState !== null || ready.entries.length > 0 || ready.snapshot !== null) {
       const snapshot = ready.snapshot === null ? null : MemberSnapshots.forWal(ready.snapshot);

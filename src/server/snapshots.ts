@@ -87,7 +87,7 @@ export class MemberSnapshots {
     );
   }
 
-  /** The snapshot as the WAL records it: the image (if any) lives in the store. */
+  /** The snapshot as the WAL records it: without its data (the name of a staged copy, now installed in the store). */
   static forWal(snapshot: Snapshot): Snapshot {
     return snapshot.data.byteLength === 0 ? snapshot : { metadata: snapshot.metadata, data: NO_IMAGE };
   }
