@@ -58,7 +58,7 @@ import {
 import { KeyIndex } from './key-index.js';
 import { DEFAULT_MVCC_LIMITS, type MvccLimits } from './limits.js';
 import { StoreDumpSource } from './store-dump.js';
-import { recoverStoreDirectory, swapInStaged } from './store-directory.js';
+import { recoverStoreDirectory, swapInStaged, type SwapStepHook } from './store-directory.js';
 import { revisionToBytes, type Revision } from './revision.js';
 
 export type { KeyValue, RevisionRecord } from './codec.js';
@@ -694,12 +694,12 @@ export class MvccStore {
    * in-memory state with load(). Observers are told restored(). If any step fails the store
    * refuses further writes: restart the member (startup settles the directory).
    */
-  async installStaged(stagedDirectory: string): Promise<void> {
+  async installStaged(stagedDirectory: string, afterSwapStep?: SwapStepHook): Promise<void> {
     assert(this.txn === null, 'installStaged() inside a write transaction');
     await this.flushed();
     try {
       await this.db.close();
-      await swapInStaged(this.directory, stagedDirectory);
+      await swapInStaged(this.directory, stagedDirectory, afterSwapStep);
       // Loaded aside and adopted in one synchronous step: a read meanwhile sees the old state
       // whole (it is all in memory), never a half-loaded new one.
       const next = new MvccStore(await openDatabase(this.directory), this.limits, this.directory);

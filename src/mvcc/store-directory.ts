@@ -70,11 +70,14 @@ export async function recoverStoreDirectory(storeDirectory: string): Promise<{ r
   return { rolledBack, removed };
 }
 
+/** Called after each durable step of a swap: for tests and failpoints that crash there. */
+export type SwapStepHook = (step: 'old-aside' | 'staged-in') => Promise<void>;
+
 /**
  * Replaces the database in `storeDirectory` with the staged one (closed, synced) in `stagedDirectory`.
- * The caller has closed the store's database. `afterStep` is for tests: called after each durable step.
+ * The caller has closed the store's database.
  */
-export async function swapInStaged(storeDirectory: string, stagedDirectory: string, afterStep: (step: 'old-aside' | 'staged-in') => Promise<void> = async () => {}): Promise<void> {
+export async function swapInStaged(storeDirectory: string, stagedDirectory: string, afterStep: SwapStepHook = async () => {}): Promise<void> {
   const parent = dirname(storeDirectory);
   const old = storeDirectory + OLD_SUFFIX;
   await rm(old, { recursive: true, force: true });

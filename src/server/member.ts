@@ -413,8 +413,13 @@ export class RaftMember {
     // The bootstrap snapshot (index 1) carries no staged copy: the store starts empty.
     if (snapshot.data.byteLength === 0) return;
     const staged = this.inbox.take(snapshot.data);
+    const crashAfter = this.failpoints.get(Failpoint.SnapshotInstallCrashAfter);
     try {
-      await this.store.installStaged(staged);
+      await this.store.installStaged(staged, async (step) => {
+        if (step !== crashAfter) return;
+        process.kill(process.pid, 'SIGKILL');
+        await new Promise<never>(() => {}); // never past this point
+      });
     } finally {
       this.inbox.settled(staged);
     }

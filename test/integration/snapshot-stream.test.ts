@@ -24,11 +24,11 @@ const VALUE_BYTES = 48 * KiB;
 const PUTS = 640; // about 30 MB of random values, over 400 keys: overwrites keep old revisions too
 const KEYS = 400;
 
-/** Writes PUTS random values through `member`, 16 at a time, and deletes a few keys. */
-async function load(c: TestCluster, member: MemberProcess): Promise<void> {
+/** Writes `puts` random values through `member`, 16 at a time, and deletes a few keys. */
+async function load(c: TestCluster, member: MemberProcess, puts = PUTS): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < PUTS) {
+    while (next < puts) {
       const i = next++;
       await call(c.client(member), 'Put', { key: Buffer.from(`big/${String(i % KEYS).padStart(4, '0')}`), value: randomBytes(VALUE_BYTES) }, 20_000);
     }
@@ -56,7 +56,7 @@ async function midTransfer(member: MemberProcess): Promise<string[]> {
 }
 
 /** Every running member at the same revision with the same HashKV: every key, value and revision equal. */
-async function expectEqualStores(c: TestCluster, timeoutMs = 30_000): Promise<void> {
+async function expectEqualStores(c: TestCluster, timeoutMs = 30_000, puts = PUTS): Promise<void> {
   const answers = await eventually(
     'every member at the same revision',
     async () => {
@@ -70,17 +70,17 @@ async function expectEqualStores(c: TestCluster, timeoutMs = 30_000): Promise<vo
   if (new Set(answers.map((answer) => answer.hash)).size !== 1) {
     const running = c.members.filter((member) => member.process !== null);
     const ranges = await Promise.all(running.map((member) => call(c.client(member), 'Range', { key: Buffer.from([0]), range_end: Buffer.from([0]), serializable: true, keys_only: true }, 20_000)));
-    const describe = (kv: any) => `${Buffer.from(kv.key).toString()} c${kv.create_revision} m${kv.mod_revision} v${kv.version} ${kv.lease}`;
-    const base = ranges[0].kvs.map(describe);
+    const summary = (kv: any) => `${Buffer.from(kv.key).toString()} c${kv.create_revision} m${kv.mod_revision} v${kv.version} ${kv.lease}`;
+    const base = ranges[0].kvs.map(summary);
     ranges.forEach((range: any, i: number) => {
-      const mine = range.kvs.map(describe);
+      const mine = range.kvs.map(summary);
       const diff = mine.filter((line: string) => !base.includes(line)).slice(0, 5);
       const missing = base.filter((line: string) => !mine.includes(line)).slice(0, 5);
       console.log(running[i]!.name, range.kvs.length, 'extra', diff, 'missing', missing);
     });
   }
   expect(answers.map((answer) => `${answer.hash}@${answer.header.revision}/${answer.compact_revision}`)).toEqual(answers.map(() => `${answers[0].hash}@${answers[0].header.revision}/${answers[0].compact_revision}`));
-  expect(Number(answers[0].header.revision)).toBeGreaterThan(PUTS);
+  expect(Number(answers[0].header.revision)).toBeGreaterThan(puts);
 }
 
 /** Adds a learner whose peer traffic from the others goes through a proxy; not launched yet. */
@@ -138,5 +138,28 @@ describe('streamed snapshots', () => {
     expect(learner.output).toMatch(/installed snapshot from the leader/);
     c.launch(leader);
     await expectEqualStores(c);
+  }, 90_000);
+
+  it('a receiver killed mid-install, at either rename of the swap, restarts with the old store or the new one and catches up', async () => {
+    const puts = 200; // a smaller store: this test is about the install, not the transfer
+    cluster = await TestCluster.start(3, ['--snapshot-count=100', '--log-level=info']);
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    await load(c, leader, puts);
+    const storeDir = (member: MemberProcess): string[] => readdirSync(join(member.dataDir, 'member')).filter((name) => name.startsWith('kv')).map((name) => name.replace(/staging-.*/, 'staging')).sort();
+    for (const [name, step, left] of [
+      ['m4', 'old-aside', ['kv.old', 'kv.staging']],
+      ['m5', 'staged-in', ['kv', 'kv.old']],
+    ] as const) {
+      const { learner } = await addLearner(c, leader, name);
+      const child = c.launch(learner, ['--initial-cluster-state=existing'], { RAFTKV_FAILPOINTS: JSON.stringify({ 'snapshot-install-crash-after': step }) });
+      const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, killed) => resolve(killed)));
+      learner.process = null;
+      expect(signal).toBe('SIGKILL');
+      expect(storeDir(learner)).toEqual(left);
+      c.launch(learner);
+      await expectEqualStores(c, 30_000, puts);
+      expect(storeDir(learner)).toEqual(['kv']);
+    }
   }, 90_000);
 });
