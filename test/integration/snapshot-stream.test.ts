@@ -5,7 +5,7 @@
 // Every time, the end state is every key, value and revision equal (HashKV) on every member.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster, call, eventually, freePort, type MemberProcess } from './harness.js';
@@ -140,7 +140,7 @@ describe('streamed snapshots', () => {
     await expectEqualStores(c);
   }, 90_000);
 
-  it('a receiver killed mid-install, at either rename of the swap, restarts with the old store or the new one and catches up', async () => {
+  it('a receiver killed mid-install, at either rename of the swap, restarts with the old store or the new one and catches up; a wiped, re-added follower catches up', async () => {
     const puts = 200; // a smaller store: this test is about the install, not the transfer
     cluster = await TestCluster.start(3, ['--snapshot-count=100', '--log-level=info']);
     const c = cluster;
@@ -161,5 +161,16 @@ describe('streamed snapshots', () => {
       await expectEqualStores(c, 30_000, puts);
       expect(storeDir(learner)).toEqual(['kv']);
     }
+
+    // A follower killed, its data dir wiped, removed and added back: it catches up by snapshot too.
+    const follower = c.members.slice(0, 3).find((member) => member !== leader) as MemberProcess;
+    const oldId = (await call(c.client(follower, 'Maintenance'), 'Status', {})).header.member_id;
+    await c.kill(follower);
+    rmSync(follower.dataDir, { recursive: true, force: true });
+    await call(c.client(leader, 'Cluster'), 'MemberRemove', { ID: oldId });
+    await call(c.client(leader, 'Cluster'), 'MemberAdd', { peerURLs: [c.peerUrl(follower)], isLearner: false });
+    c.launch(follower, ['--initial-cluster-state=existing']);
+    await expectEqualStores(c, 30_000, puts);
+    expect(follower.output).toMatch(/installed snapshot from the leader/);
   }, 90_000);
 });
