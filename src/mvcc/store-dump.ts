@@ -16,7 +16,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open as openFile, rm } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { META_KEY, decodeMeta } from './codec.js';
-import { DumpBehindSnapshotError, DumpChecksumMismatchError, DumpMalformedError, DumpTruncatedError } from './errors.js';
+import { DumpBehindSnapshotError, DumpChecksumMismatchError, DumpMalformedError, DumpTruncatedError, assert } from './errors.js';
 
 const PAIR_HEADER_BYTES = 8;
 const END_MARKER = 0xffffffff;
@@ -50,7 +50,7 @@ export class StoreDumpSource {
   /** The next chunk (at most chunkBytes); null once the end marker and checksum went out. */
   async read(): Promise<Buffer | null> {
     while (!this.exhausted && this.queuedBytes < this.chunkBytes) {
-      if (this.closed) throw new DumpMalformedError('read after close');
+      assert(!this.closed, 'a store dump read after close()');
       const pairs = await this.iterator.nextv(ITERATOR_BATCH_PAIRS);
       if (pairs.length === 0) {
         this.exhausted = true;
