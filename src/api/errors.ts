@@ -33,6 +33,8 @@ const STATUS_BY_CODE: Record<ServerErrorCode, status> = {
   [ServerErrorCode.NotLeader]: status.FAILED_PRECONDITION,
   [ServerErrorCode.BadLeaderTransferee]: status.FAILED_PRECONDITION,
   [ServerErrorCode.StoreBehindSnapshot]: status.DATA_LOSS,
+  [ServerErrorCode.SnapshotSuperseded]: status.UNAVAILABLE,
+  [ServerErrorCode.StagedSnapshotUnknown]: status.INTERNAL,
   [ServerErrorCode.ApplyFailed]: status.INTERNAL,
 };
 

@@ -22,6 +22,12 @@ export const Failpoint = {
    * checks would refuse, to show that applying never stops a member (test/integration/hostile-commits).
    */
   ProposeEntries: 'propose-entries',
+  /**
+   * Kill the process (SIGKILL, as kill -9) during a snapshot install, right after the named durable
+   * step of the store's directory swap: "old-aside" (kv renamed to kv.old) or "staged-in" (the
+   * staged copy renamed to kv). Shows a crash mid-install leaves the old store or the new one.
+   */
+  SnapshotInstallCrashAfter: 'snapshot-install-crash-after',
 } as const;
 export type Failpoint = (typeof Failpoint)[keyof typeof Failpoint];
 

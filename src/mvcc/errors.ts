@@ -13,6 +13,10 @@ export const MvccErrorCode = {
   WriteFailed: 'MVCC_WRITE_FAILED',
   InvalidArgument: 'MVCC_INVALID_ARGUMENT',
   InvariantViolated: 'MVCC_INVARIANT_VIOLATED',
+  DumpMalformed: 'MVCC_DUMP_MALFORMED',
+  DumpTruncated: 'MVCC_DUMP_TRUNCATED',
+  DumpChecksumMismatch: 'MVCC_DUMP_CHECKSUM_MISMATCH',
+  DumpBehindSnapshot: 'MVCC_DUMP_BEHIND_SNAPSHOT',
 } as const;
 export type MvccErrorCode = (typeof MvccErrorCode)[keyof typeof MvccErrorCode];
 
@@ -47,14 +51,14 @@ export class FutureRevisionError extends MvccError {
   }
 }
 
-/** A record on disk or in a snapshot image fails its checksum or does not decode. */
+/** A record on disk fails its checksum or does not decode. */
 export class MvccCorruptError extends MvccError {
   constructor(what: string, options?: { cause?: unknown }) {
     super(MvccErrorCode.Corrupt, `mvcc store is corrupt: ${what}`, options);
   }
 }
 
-/** A key, value or image is over its limit (limits.ts). Nothing was changed. */
+/** A key or value is over its limit (limits.ts). Nothing was changed. */
 export class MvccLimitExceededError extends MvccError {
   readonly limit: string;
   readonly size: number;
@@ -99,6 +103,39 @@ export class MvccInvalidArgumentError extends MvccError {
 export class MvccInvariantViolatedError extends MvccError {
   constructor(message: string) {
     super(MvccErrorCode.InvariantViolated, `mvcc invariant violated: ${message}`);
+  }
+}
+
+/** A store dump's bytes do not frame into pairs (a length past the bound, bytes after the end). */
+export class DumpMalformedError extends MvccError {
+  constructor(reason: string) {
+    super(MvccErrorCode.DumpMalformed, `mvcc: malformed store dump: ${reason}`);
+  }
+}
+
+/** A store dump ended before its end marker and checksum: the sender stopped half-way. */
+export class DumpTruncatedError extends MvccError {
+  constructor(receivedBytes: number) {
+    super(MvccErrorCode.DumpTruncated, `mvcc: store dump ended after ${receivedBytes} bytes, before its checksum`);
+  }
+}
+
+/** A store dump's sha256 does not match its pairs. */
+export class DumpChecksumMismatchError extends MvccError {
+  constructor() {
+    super(MvccErrorCode.DumpChecksumMismatch, 'mvcc: store dump fails its sha256 checksum');
+  }
+}
+
+/** A store dump's meta record is missing or its applied index is behind the snapshot it is for. */
+export class DumpBehindSnapshotError extends MvccError {
+  constructor(appliedIndex: number | null, snapshotIndex: number) {
+    super(
+      MvccErrorCode.DumpBehindSnapshot,
+      appliedIndex === null
+        ? `mvcc: store dump has no meta record (snapshot at ${snapshotIndex})`
+        : `mvcc: store dump has applied index ${appliedIndex}, behind its snapshot at ${snapshotIndex}`,
+    );
   }
 }
 

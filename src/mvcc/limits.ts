@@ -1,4 +1,5 @@
-// Everything the store accepts is bounded, so one bad request or image cannot exhaust memory.
+// Everything the store accepts is bounded, so one bad request cannot exhaust memory. (Snapshots are
+// streamed store dumps, never an image in memory: src/mvcc/store-dump.ts; they have no bound here.)
 // Writes over a limit are refused with MvccLimitExceededError before anything changes; the API
 // layer is expected to refuse such requests earlier (etcd's max-request-bytes, 1.5 MiB), so these
 // are a backstop that every member hits identically (apply stays deterministic).
@@ -10,12 +11,9 @@ export interface MvccLimits {
   readonly keyBytesMax: number;
   /** One value. */
   readonly valueBytesMax: number;
-  /** A whole snapshot image (held in memory and in one WAL record: the WAL's own bound). */
-  readonly imageBytesMax: number;
 }
 
 export const DEFAULT_MVCC_LIMITS: MvccLimits = {
   keyBytesMax: 16 * MiB,
   valueBytesMax: 16 * MiB,
-  imageBytesMax: 256 * MiB,
 };

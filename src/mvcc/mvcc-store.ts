@@ -28,10 +28,7 @@ import { ClassicLevel } from 'classic-level';
 import BTreeModule from 'sorted-btree';
 import { keepBytes } from './arena.js';
 import {
-  ByteReader,
-  ByteWriter,
   META_KEY,
-  crc32,
   crc32Update,
   decodeMeta,
   decodeRecord,
@@ -60,7 +57,9 @@ import {
 } from './errors.js';
 import { KeyIndex } from './key-index.js';
 import { DEFAULT_MVCC_LIMITS, type MvccLimits } from './limits.js';
-import { REVISION_BYTES, compareRevisions, readRevision, revisionToBytes, type Revision } from './revision.js';
+import { StoreDumpSource } from './store-dump.js';
+import { recoverStoreDirectory, swapInStaged, type SwapStepHook } from './store-directory.js';
+import { revisionToBytes, type Revision } from './revision.js';
 
 export type { KeyValue, RevisionRecord } from './codec.js';
 
@@ -143,7 +142,7 @@ export interface StoreObserver {
   changed(revision: number, events: readonly Event[]): void;
   /** History below `revision` is gone. */
   compacted(revision: number): void;
-  /** The whole state was replaced from a snapshot image. */
+  /** The whole state was replaced by a snapshot's staged copy (installStaged). */
   restored(): void;
 }
 
@@ -169,19 +168,7 @@ export interface MvccStoreOptions {
 
 type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
-/** Version 2 adds the applied Raft index; version 1 images are still read. */
-const IMAGE_MAGIC = Buffer.from('RKVMVCC2', 'latin1');
-const IMAGE_MAGIC_V1 = Buffer.from('RKVMVCC1', 'latin1');
 const EMPTY = new Uint8Array(0);
-
-/** What an image holds, taken in one synchronous step. */
-interface ImageCapture {
-  readonly appliedIndex: number;
-  readonly revision: number;
-  readonly compacted: number;
-  readonly records: RevisionRecord[];
-  readonly meta: Map<string, Buffer>;
-}
 
 interface OpenTxn {
   readonly main: number;
@@ -195,7 +182,8 @@ interface OpenTxn {
 }
 
 export class MvccStore {
-  private readonly db: ClassicLevel<Buffer, Buffer>;
+  /** Replaced (closed, swapped on disk, reopened) only by installStaged. */
+  private db: ClassicLevel<Buffer, Buffer>;
   private readonly limits: MvccLimits;
   private index: KeyTree = new BTree<string, KeyIndex>();
   private currentRevision = 1;
@@ -223,8 +211,9 @@ export class MvccStore {
 
   /** Opens (or creates) the store in `directory` and rebuilds the index from disk. */
   static async open(directory: string, options: MvccStoreOptions = {}): Promise<MvccStore> {
-    const db = new ClassicLevel<Buffer, Buffer>(directory, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-    await db.open();
+    // An install interrupted by a crash leaves the old database or the new one; settle which first.
+    await recoverStoreDirectory(directory);
+    const db = await openDatabase(directory);
     const store = new MvccStore(db, { ...DEFAULT_MVCC_LIMITS, ...options.limits }, directory);
     try {
       await store.load();
@@ -253,7 +242,7 @@ export class MvccStore {
     // Records come off disk in revision order (their keys are big-endian revisions): no sort needed.
   }
 
-  /** Adds a record read from disk or an image (records of one key arrive oldest first). */
+  /** Adds a record read from disk (records of one key arrive oldest first). */
   private appendLoaded(record: RevisionRecord): void {
     const name = keyToString(record.kv.key);
     let keyIndex = this.index.get(name);
@@ -688,138 +677,64 @@ export class MvccStore {
   }
 
   /**
-   * The whole retained state as bytes, for a Raft snapshot. Layout: magic "RKVMVCC2", the applied
-   * Raft index f64 (version 1, "RKVMVCC1", has none), revision f64,
-   * compactedRevision f64, record count u32, per record [length u32][revision 16 bytes][record body
-   * as on disk]; meta count u32, per record [name length u32][name utf8][value length u32][value];
-   * then a CRC-32 (u32) of everything before it. Records are grouped by key, oldest first.
+   * A dump of the database as it is once everything applied so far is written (its meta record
+   * carries the applied index), read lazily through one iterator: a consistent view, whatever is
+   * written meanwhile. For a follower's snapshot (store-dump.ts); close() it when done.
    */
-  image(): Buffer {
-    const capture = this.captureImage();
-    const writer = this.startImage(capture);
-    this.encodeImageRecords(writer, capture.records, 0, capture.records.length);
-    return this.finishImage(writer, capture);
+  async openDump(chunkBytes: number): Promise<StoreDumpSource> {
+    await this.persist();
+    // Created synchronously after the persist: the iterator's implicit snapshot includes it.
+    return new StoreDumpSource(this.db.iterator({ highWaterMarkBytes: chunkBytes }), chunkBytes);
   }
 
   /**
-   * image(), encoded a slice at a time with the event loop free in between: only taking hold of
-   * the records is synchronous (records never change once written, so the image is the state as of
-   * the call, whatever is written meanwhile).
+   * Replaces the whole state with a staged database (store-dump.ts, finished): waits for running
+   * persists, drops what is pending, closes the database, swaps the staged directory in
+   * (store-directory.ts: crash-safe, old or new, never a mix), reopens it and rebuilds the
+   * in-memory state with load(). Observers are told restored(). If any step fails the store
+   * refuses further writes: restart the member (startup settles the directory).
    */
-  async imageInSlices(recordsPerSlice = 5000): Promise<Buffer> {
-    const capture = this.captureImage();
-    const writer = this.startImage(capture);
-    for (let start = 0; start < capture.records.length; start += recordsPerSlice) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      this.encodeImageRecords(writer, capture.records, start, Math.min(capture.records.length, start + recordsPerSlice));
-    }
-    return this.finishImage(writer, capture);
-  }
-
-  private captureImage(): ImageCapture {
-    assert(this.txn === null, 'image() inside a write transaction');
-    const records: RevisionRecord[] = [];
-    this.index.forEach((keyIndex) => {
-      for (const record of keyIndex.records()) records.push(record);
-    });
-    return { appliedIndex: this.applied, revision: this.currentRevision, compacted: this.compacted, records, meta: new Map(this.extraMeta) };
-  }
-
-  private startImage(capture: ImageCapture): ByteWriter {
-    return new ByteWriter().bytes(IMAGE_MAGIC).f64(capture.appliedIndex).f64(capture.revision).f64(capture.compacted).u32(capture.records.length);
-  }
-
-  private encodeImageRecords(writer: ByteWriter, records: readonly RevisionRecord[], start: number, end: number): void {
-    for (let i = start; i < end; i++) {
-      const record = records[i]!;
-      const body = encodeRecord(record);
-      writer.u32(REVISION_BYTES + body.byteLength).bytes(revisionToBytes(record.revision)).bytes(body);
-      if (writer.length > this.limits.imageBytesMax) throw new MvccLimitExceededError('snapshot image size', writer.length, this.limits.imageBytesMax);
-    }
-  }
-
-  private finishImage(writer: ByteWriter, capture: ImageCapture): Buffer {
-    writer.u32(capture.meta.size);
-    for (const [name, value] of capture.meta) writer.chunk(Buffer.from(name, 'utf8')).chunk(value);
-    const body = writer.finish();
-    if (body.byteLength + 4 > this.limits.imageBytesMax) throw new MvccLimitExceededError('snapshot image size', body.byteLength + 4, this.limits.imageBytesMax);
-    const trailer = Buffer.alloc(4);
-    trailer.writeUInt32BE(crc32(body));
-    return Buffer.concat([body, trailer]);
-  }
-
-  /**
-   * Replaces the whole state with an image for the Raft snapshot at `index`; durable (synced) on
-   * return, in one batch. The store's applied index becomes the image's own, which may be past
-   * `index`: a leader sends its store as it is when the snapshot goes out, and the entries in
-   * between are skipped when they apply. A damaged image is refused with MvccCorruptError before
-   * anything changes.
-   */
-  async restore(image: Uint8Array, index: number): Promise<void> {
-    assert(this.txn === null, 'restore() inside a write transaction');
+  async installStaged(stagedDirectory: string, afterSwapStep?: SwapStepHook): Promise<void> {
+    assert(this.txn === null, 'installStaged() inside a write transaction');
     await this.flushed();
-    if (image.byteLength > this.limits.imageBytesMax) throw new MvccLimitExceededError('snapshot image size', image.byteLength, this.limits.imageBytesMax);
-    const bytes = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
-    if (bytes.byteLength < IMAGE_MAGIC.byteLength + 4) throw new MvccCorruptError('not an mvcc snapshot image');
-    const magic = bytes.subarray(0, IMAGE_MAGIC.byteLength);
-    if (!magic.equals(IMAGE_MAGIC) && !magic.equals(IMAGE_MAGIC_V1)) throw new MvccCorruptError('not an mvcc snapshot image');
-    const body = bytes.subarray(0, bytes.byteLength - 4);
-    if (crc32(body) !== bytes.readUInt32BE(bytes.byteLength - 4)) throw new MvccCorruptError('the snapshot image fails its checksum');
-    const reader = new ByteReader(body, 'the snapshot image');
-    reader.bytes(IMAGE_MAGIC.byteLength);
-    // An image taken before its store recorded any index (a bare store, in tests) counts as `index`.
-    const imageApplied = Math.max(index, magic.equals(IMAGE_MAGIC) ? reader.f64() : 0);
-    const revision = reader.f64();
-    const compacted = reader.f64();
-    const records: RevisionRecord[] = [];
-    for (let count = reader.u32(); count > 0; count--) {
-      const chunk = reader.chunk();
-      if (chunk.byteLength < REVISION_BYTES) throw new MvccCorruptError('a snapshot record is truncated');
-      const recordRevision = readRevision(chunk, 0);
-      records.push(decodeRecord(recordRevision, chunk.subarray(REVISION_BYTES)));
+    try {
+      await this.db.close();
+      await swapInStaged(this.directory, stagedDirectory, afterSwapStep);
+      // Loaded aside and adopted in one synchronous step: a read meanwhile sees the old state
+      // whole (it is all in memory), never a half-loaded new one.
+      const next = new MvccStore(await openDatabase(this.directory), this.limits, this.directory);
+      await next.load();
+      this.adopt(next);
+    } catch (error) {
+      this.failed = true;
+      throw new MvccWriteFailedError({ cause: error });
     }
-    const meta = new Map<string, Buffer>();
-    for (let count = reader.u32(); count > 0; count--) {
-      const name = reader.chunk().toString('utf8');
-      meta.set(name, Buffer.from(reader.chunk()));
-    }
-    if (!reader.done) throw new MvccCorruptError('the snapshot image has trailing bytes');
-
-    // Build the new state aside, so a bad image leaves the store as it was.
-    const next = new MvccStore(this.db, this.limits, this.directory);
-    next.currentRevision = revision;
-    next.compacted = compacted;
-    for (const record of records) {
-      if (record.revision.main > revision) throw new MvccCorruptError(`snapshot record ${record.revision.main}.${record.revision.sub} is beyond revision ${revision}`);
-      next.appendLoaded(record);
-    }
-
-    // One batch: what is still pending (deletes of compacted records included), deletes of
-    // everything held now, then the image's records and metadata (later operations win).
-    const operations = this.pending;
-    this.index.forEach((keyIndex) => {
-      for (const record of keyIndex.records()) operations.push({ type: 'del', key: recordKey(record.revision) });
-    });
-    for (const name of this.extraMeta.keys()) operations.push({ type: 'del', key: extraMetaKey(name) });
-    for (const record of records) operations.push({ type: 'put', key: recordKey(record.revision), value: encodeRecord(record) });
-    for (const [name, value] of meta) operations.push({ type: 'put', key: extraMetaKey(name), value });
-
-    this.index = next.index;
-    this.history = next.history.sort((a, b) => compareRevisions(a.revision, b.revision));
-    this.liveKeys = next.liveKeys;
-    this.currentRevision = revision;
-    this.compacted = compacted;
-    this.extraMeta = meta;
-    this.applied = imageApplied;
-    this.pending = operations;
-    await this.persist(undefined, { sync: true });
     for (const observer of this.observers) observer.restored();
+  }
+
+  /** Takes over `next`'s database and in-memory state (installStaged); pending writes are dropped. */
+  private adopt(next: MvccStore): void {
+    this.db = next.db;
+    this.index = next.index;
+    this.currentRevision = next.currentRevision;
+    this.compacted = next.compacted;
+    this.applied = next.applied;
+    this.liveKeys = next.liveKeys;
+    this.pending = [];
+    this.extraMeta = next.extraMeta;
+    this.history = next.history;
   }
 
   async close(): Promise<void> {
     await this.flushed();
     await this.db.close();
   }
+}
+
+async function openDatabase(directory: string): Promise<ClassicLevel<Buffer, Buffer>> {
+  const db = new ClassicLevel<Buffer, Buffer>(directory, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open();
+  return db;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -29,6 +29,10 @@ export const ServerErrorCode = {
   NotLeader: 'NOT_LEADER',
   BadLeaderTransferee: 'BAD_LEADER_TRANSFEREE',
   StoreBehindSnapshot: 'STORE_BEHIND_SNAPSHOT',
+  /** An inbound snapshot stream was dropped because a newer one from the leader started. */
+  SnapshotSuperseded: 'SNAPSHOT_SUPERSEDED',
+  /** A Raft snapshot names a staged store copy this member does not hold (a bug, or an old version's image). */
+  StagedSnapshotUnknown: 'STAGED_SNAPSHOT_UNKNOWN',
   /** A committed request met a bug while applying; every member answers it alike and goes on. */
   ApplyFailed: 'APPLY_FAILED',
 } as const;

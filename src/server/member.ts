@@ -10,6 +10,7 @@ import {
   ConfChangeType,
   decodeConfChange,
   EntryType,
+  MessageType,
   ProposalDroppedError,
   RawNode,
   SeededRandom,
@@ -40,11 +41,12 @@ import { requireKey, validatePut, validateTxn, txnWrites } from './validate.js';
 import { readCommittedConfChange, readCommittedRequest } from './committed-entries.js';
 import { AlarmAction, AlarmType, Alarms, type AlarmMember } from './alarms.js';
 import type { Wal } from '../storage/index.js';
-import { isValidPeerUrl, PeerTransport } from '../transport/index.js';
+import { isValidPeerUrl, PeerTransport, transportDefaults } from '../transport/index.js';
 import type { ServerConfig } from './config.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { MemberSnapshots } from './snapshots.js';
+import { SnapshotInbox } from './snapshot-inbox.js';
 import { bootstrap, checkStoreCoversSnapshot, openWal } from './startup.js';
 import { initialMembership, formatId, memberIdFor } from './identity.js';
 import { Membership, type MemberInfo } from './membership.js';
@@ -145,6 +147,7 @@ export class RaftMember {
   /** The boot-time election tick advance is done (or not wanted). */
   private electionTicksAdvanced: boolean;
   private readonly snapshots: MemberSnapshots;
+  private readonly inbox: SnapshotInbox;
 
   private constructor(parts: {
     config: ServerConfig; logger: Logger; memberId: number; clusterId: number; node: RawNode; wal: Wal; store: MvccStore;
@@ -181,6 +184,8 @@ export class RaftMember {
         this.transport.send(messages);
         this.transport.flush();
       },
+      sendSnapshot: (message, body) => this.transport.sendSnapshot(message, body),
+      snapshotChunkBytes: transportDefaults.snapshotChunkBytes,
       snapshotFailed: (to) => {
         this.node.reportSnapshot(to, false);
         this.schedule();
@@ -188,6 +193,7 @@ export class RaftMember {
       isStopped: () => this.stopped,
       onSynced: () => this.schedule(),
     });
+    this.inbox = new SnapshotInbox(storeDirectoryOf(this.config), this.logger);
   }
 
   /** `failpoints`: test-only faults (src/failpoints); none by default. */
@@ -198,8 +204,8 @@ export class RaftMember {
     if (self === undefined) throw new ServerError(ServerErrorCode.BadConfig, `--initial-cluster has no member named ${config.name}`);
     const wal = await openWal(config, initial.clusterId, self.id, logger, failpoints);
     const clusterId = wal.identity.clusterId;
-    const store = await MvccStore.open(join(config.dataDir, 'member', 'kv'));
-    await checkStoreCoversSnapshot(store, wal, logger);
+    const store = await MvccStore.open(storeDirectoryOf(config));
+    await checkStoreCoversSnapshot(store, wal);
     const membership = await Membership.load(store, members);
     const leases = new MemberLeases(store, new Lessor(Math.ceil((1.5 * config.electionTimeoutMs) / 1000)), monotonicNow);
     const watchHub = new WatchHub(store);
@@ -229,6 +235,7 @@ export class RaftMember {
       onMessages: (messages) => member.onPeerMessages(messages),
       onUnreachable: (peerId) => member.node.reportUnreachable(peerId),
       onSnapshotStatus: (peerId, ok) => member.node.reportSnapshot(peerId, ok),
+      onSnapshotStream: (header) => member.inbox.open(header),
       onForward: (_from, request) => member.answerForward(request),
       onPeerGone: (peerId) => member.onPeerGone(peerId),
       dialUrl: (url) => failpoints.map(Failpoint.PeerDialMap).get(url),
@@ -310,6 +317,8 @@ export class RaftMember {
   private onPeerMessages(messages: readonly import('../raft/index.js').Message[]): void {
     if (this.stopped) return;
     for (const message of messages) this.node.step(message);
+    // A staged snapshot the core did not take (stale) is dropped now, not left on disk.
+    if (messages.some((message) => message.type === MessageType.Snap)) this.inbox.keepOnly(this.node.raft.log.unstable.snapshot?.data);
     this.schedule();
   }
 
@@ -349,8 +358,8 @@ export class RaftMember {
 
   private async handleReady(ready: Ready): Promise<void> {
     this.snapshots.send(ready.messages);
-    // A snapshot's image goes into the store (synced) before the WAL records the snapshot and
-    // drops the log before it: the WAL keeps no image (src/server/snapshots.ts).
+    // A snapshot's staged copy of the leader's store is installed (synced) before the WAL records
+    // the snapshot and drops the log before it: the WAL keeps no image (src/server/snapshots.ts).
     if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
     if (ready.hardState !== null || ready.entries.length > 0 || ready.snapshot !== null) {
       const snapshot = ready.snapshot === null ? null : MemberSnapshots.forWal(ready.snapshot);
@@ -401,9 +410,19 @@ export class RaftMember {
   }
 
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
-    // The bootstrap snapshot (index 1) carries no image: the store starts empty.
+    // The bootstrap snapshot (index 1) carries no staged copy: the store starts empty.
     if (snapshot.data.byteLength === 0) return;
-    await this.store.restore(snapshot.data, snapshot.metadata.index);
+    const staged = this.inbox.take(snapshot.data);
+    const crashAfter = this.failpoints.get(Failpoint.SnapshotInstallCrashAfter);
+    try {
+      await this.store.installStaged(staged, async (step) => {
+        if (step !== crashAfter) return;
+        process.kill(process.pid, 'SIGKILL');
+        await new Promise<never>(() => {}); // never past this point
+      });
+    } finally {
+      this.inbox.settled(staged);
+    }
     this.membership.reload();
     this.alarms.reload();
     this.syncTransportPeers();
@@ -961,12 +980,18 @@ export class RaftMember {
     // Let an in-flight Ready finish its write before closing the databases under it.
     while (this.readyInFlight) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.transport.stop();
+    await this.inbox.close();
     if (this.persistTimer !== null) clearTimeout(this.persistTimer);
     // What the store still holds back goes to disk, so a clean restart replays nothing.
     await this.store.persist().catch((error: unknown) => this.logger.warn({ err: error }, 'could not write the store on stop'));
     await this.store.close();
     await this.wal.close();
   }
+}
+
+/** Where the member's key-value store lives; staged snapshot copies go beside it. */
+function storeDirectoryOf(config: ServerConfig): string {
+  return join(config.dataDir, 'member', 'kv');
 }
 
 /** The election timeout in ticks (one tick per heartbeat interval). */

@@ -1,9 +1,11 @@
 // Raft snapshots without images in the WAL, the way etcd's v3 store works: the key-value store is
 // durable on its own (its own database, with the Raft index it has applied), so a snapshot in the
-// WAL is only a marker — "everything up to here is in the store, the log before it may go". The
-// store's image is built only when a follower needs it (a MsgSnap), from the store as it is then,
-// which is at or past the snapshot's index; the follower skips the entries in between as it
-// applies them, because its restored store says it holds them.
+// WAL is only a marker — "everything up to here is in the store, the log before it may go". What a
+// follower receives for a MsgSnap is a dump of the store's database as it is then (persisted
+// first, so its meta record's applied index is at or past the snapshot's), streamed from one
+// consistent view as the peer call has room (src/mvcc/store-dump.ts); the follower stages it and
+// installs it whole (src/server/snapshot-inbox.ts), and skips the entries between the snapshot's
+// index and the dump's applied index as it applies them, because its new store says it holds them.
 //
 // What that buys: no whole-store image every --snapshot-count entries (encoding it, fsyncing tens
 // of megabytes into the WAL and holding it in memory), on every member, whether or not any
@@ -17,6 +19,7 @@ import type { Logger } from 'pino';
 import { MessageType, type ConfState, type Message, type Snapshot } from '../raft/index.js';
 import type { MvccStore } from '../mvcc/mvcc-store.js';
 import type { Wal } from '../storage/index.js';
+import type { SnapshotMessage, SnapshotSource } from '../transport/index.js';
 
 /** Entries kept in the log behind a snapshot (etcd's catch-up entries), for slightly slow followers. */
 const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
@@ -29,6 +32,10 @@ export interface SnapshotsContext {
   readonly snapshotCount: number;
   /** Hands messages to the peer transport. */
   send(messages: readonly Message[]): void;
+  /** Streams a MsgSnap with its body to its peer; the outcome reaches the Raft core through the transport. */
+  sendSnapshot(message: SnapshotMessage, body: SnapshotSource): void;
+  /** The size of each chunk of a snapshot's body. */
+  readonly snapshotChunkBytes: number;
   /** Tells the Raft core a snapshot could not be sent, so it probes the follower again. */
   snapshotFailed(to: number): void;
   isStopped(): boolean;
@@ -38,8 +45,6 @@ export interface SnapshotsContext {
 
 export class MemberSnapshots {
   private readonly context: SnapshotsContext;
-  /** The image being encoded for outgoing MsgSnaps; every MsgSnap asked for meanwhile shares it. */
-  private outgoingImage: Promise<Buffer> | null = null;
   /** A store sync for a snapshot is running. */
   private syncing = false;
   /** The store synced at this index; the WAL records it at the next call. */
@@ -49,40 +54,40 @@ export class MemberSnapshots {
     this.context = context;
   }
 
-  /** Sends `messages`; each MsgSnap goes once the store's image is encoded into it. */
+  /** Sends `messages`; each MsgSnap goes on its own stream, with a fresh dump of the store as its body. */
   send(messages: readonly Message[]): void {
     if (!messages.some((message) => message.type === MessageType.Snap)) {
       this.context.send(messages);
       return;
     }
     this.context.send(messages.filter((message) => message.type !== MessageType.Snap));
-    for (const message of messages) if (message.type === MessageType.Snap) this.sendWithImage(message);
+    for (const message of messages) if (message.type === MessageType.Snap) this.sendWithDump(message);
   }
 
-  private sendWithImage(message: Message): void {
+  /**
+   * Every MsgSnap gets a dump of its own, from the store as it is when the dump opens: a failed
+   * send is reported, and the Raft core's next MsgSnap for that follower starts from the beginning.
+   */
+  private sendWithDump(message: Message): void {
     const { store, logger } = this.context;
-    if (this.outgoingImage === null) {
-      // Encoded in slices: a whole store takes long enough to starve heartbeats.
-      const encoding = store.imageInSlices();
-      this.outgoingImage = encoding;
-      const forget = (): void => {
-        if (this.outgoingImage === encoding) this.outgoingImage = null;
-      };
-      encoding.then(forget, forget);
-    }
-    this.outgoingImage.then(
-      (data) => {
-        if (this.context.isStopped() || message.snapshot === null || message.snapshot === undefined) return;
-        this.context.send([{ ...message, snapshot: { ...message.snapshot, data } }]);
+    if (message.snapshot === null || message.snapshot === undefined) return;
+    const snapshotMessage: SnapshotMessage = { ...message, snapshot: { ...message.snapshot, data: NO_IMAGE } };
+    store.openDump(this.context.snapshotChunkBytes).then(
+      (dump) => {
+        if (this.context.isStopped()) {
+          dump.close();
+          return;
+        }
+        this.context.sendSnapshot(snapshotMessage, dump);
       },
       (error: unknown) => {
-        logger.error({ err: error, to: message.to }, 'could not encode the store image for a snapshot');
+        logger.error({ err: error, to: message.to }, 'could not open a dump of the store for a snapshot');
         this.context.snapshotFailed(message.to);
       },
     );
   }
 
-  /** The snapshot as the WAL records it: the image (if any) lives in the store. */
+  /** The snapshot as the WAL records it: without its data (the name of a staged copy, now installed in the store). */
   static forWal(snapshot: Snapshot): Snapshot {
     return snapshot.data.byteLength === 0 ? snapshot : { metadata: snapshot.metadata, data: NO_IMAGE };
   }

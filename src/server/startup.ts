@@ -16,21 +16,19 @@ import type { Failpoints } from '../failpoints/failpoints.js';
  * The store must hold at least what the WAL's snapshot covers: the log before it is gone. Current
  * snapshots carry no image (src/server/snapshots.ts) and the store is synced past them before they
  * are written, so a store behind one lost synced data, and the member cannot recover by itself.
- * A snapshot written by an older version carries the image: install it again.
+ * A snapshot written by an older version may still carry a store image; images are no longer
+ * installed (snapshots are streamed store dumps now), so that case is refused the same way.
  */
-export async function checkStoreCoversSnapshot(store: MvccStore, wal: Wal, logger: Logger): Promise<void> {
+export async function checkStoreCoversSnapshot(store: MvccStore, wal: Wal): Promise<void> {
   const snapshot = wal.storage.snapshot();
   // Index 1 is the bootstrap snapshot: the founders' configuration and an empty store.
   if (snapshot.metadata.index <= Math.max(1, store.appliedIndex)) return;
-  if (snapshot.data.byteLength === 0) {
-    throw new ServerError(
-      ServerErrorCode.StoreBehindSnapshot,
-      `the key-value store has applied index ${store.appliedIndex}, behind the write-ahead log's snapshot at ${snapshot.metadata.index}, ` +
-        'and the log before the snapshot is gone; remove this member and add it again with an empty data dir',
-    );
-  }
-  logger.warn({ storeApplied: store.appliedIndex, snapshotIndex: snapshot.metadata.index }, 'store is behind the WAL snapshot; restoring it from the snapshot');
-  await store.restore(snapshot.data, snapshot.metadata.index);
+  const legacy = snapshot.data.byteLength === 0 ? '' : ' (the snapshot carries a store image from an older raftkv version, which this version no longer installs)';
+  throw new ServerError(
+    ServerErrorCode.StoreBehindSnapshot,
+    `the key-value store has applied index ${store.appliedIndex}, behind the write-ahead log's snapshot at ${snapshot.metadata.index}${legacy}, ` +
+      'and the log before the snapshot is gone; remove this member and add it again with an empty data dir',
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-// Every record the log accepts is bounded, so one bad proposal or image cannot exhaust memory or
+// Every record the log accepts is bounded, so one bad proposal or record cannot exhaust memory or
 // stall the disk. Writes over a limit are refused with WalLimitExceededError before anything is
 // written.
 
@@ -7,7 +7,11 @@ const MiB = 1024 * 1024;
 /** The data of one entry. etcd refuses requests over 1.5 MiB by default; this leaves headroom. */
 export const MAX_ENTRY_BYTES = 16 * MiB;
 
-/** One snapshot's application image. The whole image is held in memory and in one record. */
+/**
+ * One snapshot record's data. raftkv writes none now (a snapshot in the WAL is only a marker; the
+ * store is durable on its own and followers get streamed dumps of it); older versions wrote whole
+ * store images up to this size, still read so that startup can refuse them with a clear message.
+ */
 export const MAX_SNAPSHOT_BYTES = 256 * MiB;
 
 /** Everything one save() writes: its entries, snapshot and hard state together. */

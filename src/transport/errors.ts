@@ -16,6 +16,8 @@ export const TransportErrorCode = {
   MessageTooLarge: 'TRANSPORT_MESSAGE_TOO_LARGE',
   SnapshotTooLarge: 'TRANSPORT_SNAPSHOT_TOO_LARGE',
   SnapshotStreamMalformed: 'TRANSPORT_SNAPSHOT_STREAM_MALFORMED',
+  SnapshotStreamCut: 'TRANSPORT_SNAPSHOT_STREAM_CUT',
+  SnapshotsNotAccepted: 'TRANSPORT_SNAPSHOTS_NOT_ACCEPTED',
   IdentifyFailed: 'TRANSPORT_IDENTIFY_FAILED',
   GrpcInternalsChanged: 'TRANSPORT_GRPC_INTERNALS_CHANGED',
 } as const;
@@ -107,14 +109,28 @@ export class MessageTooLargeError extends TransportError {
   }
 }
 
-/** A snapshot larger than the receiver's `snapshotBytesMax`: refused before it is reassembled. */
+/** A snapshot body past the receiver's `snapshotBytesMax`, counted as it arrives: the rest is refused. */
 export class SnapshotTooLargeError extends TransportError {
   constructor(bytes: number, snapshotBytesMax: number) {
-    super(TransportErrorCode.SnapshotTooLarge, `snapshot of ${bytes} bytes exceeds snapshotBytesMax ${snapshotBytesMax}`);
+    super(TransportErrorCode.SnapshotTooLarge, `snapshot of at least ${bytes} bytes exceeds snapshotBytesMax ${snapshotBytesMax}`);
   }
 }
 
-/** A snapshot stream that is not one header followed by exactly the announced number of bytes. */
+/** The snapshot call ended (cancelled, the connection lost) before the sender finished its body. */
+export class SnapshotStreamCutError extends TransportError {
+  constructor() {
+    super(TransportErrorCode.SnapshotStreamCut, 'snapshot stream cut before its end');
+  }
+}
+
+/** This member has nowhere to put an inbound snapshot (no `onSnapshotStream`). */
+export class SnapshotsNotAcceptedError extends TransportError {
+  constructor() {
+    super(TransportErrorCode.SnapshotsNotAccepted, 'this member does not accept snapshots');
+  }
+}
+
+/** A snapshot stream that is not one MsgSnap header followed by its body. */
 export class SnapshotStreamMalformedError extends TransportError {
   constructor(reason: string) {
     super(TransportErrorCode.SnapshotStreamMalformed, `malformed snapshot stream: ${reason}`);

@@ -8,5 +8,6 @@ export type { PeerIdentity } from './identify.js';
 export type { PeerTlsOptions } from './credentials.js';
 export { isValidPeerUrl, parsePeerUrl, type PeerAddress } from './peer-url.js';
 export type { PeerStats } from './peer.js';
+export { bytesSource, type SnapshotMessage, type SnapshotSink, type SnapshotSource } from './snapshot-stream.js';
 export type { TransportLogger } from './log.js';
 export * from './errors.js';

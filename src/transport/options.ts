@@ -1,11 +1,11 @@
 // What the member process configures, the defaults, and their validation (done once, up front, so
 // a bad limit fails at startup rather than on the first message).
 
-import { constants as bufferConstants } from 'node:buffer';
 import type { Message } from '../raft/index.js';
 import type { PeerTlsOptions } from './credentials.js';
 import { InvalidTransportOptionsError } from './errors.js';
 import { silentLogger, type TransportLogger } from './log.js';
+import type { SnapshotMessage, SnapshotSink } from './snapshot-stream.js';
 
 const MiB = 1024 * 1024;
 
@@ -20,8 +20,11 @@ export const transportDefaults = {
    */
   frameBytesMax: 16 * MiB,
   snapshotChunkBytes: 1 * MiB,
-  /** etcd's default backend quota; a larger snapshot is refused before it is reassembled. */
-  snapshotBytesMax: 2048 * MiB,
+  /**
+   * etcd's largest supported backend quota (8 GiB): a snapshot body is refused once more than this
+   * has arrived. Bodies are streamed to disk, never held in memory, so the bound is the quota's.
+   */
+  snapshotBytesMax: 8 * 1024 * MiB,
   reconnectDelayMs: { initial: 50, max: 2_000 },
   /** Per URL tried by `PeerTransport.identify`: connecting and answering. */
   identifyTimeoutMs: 2_000,
@@ -41,7 +44,7 @@ export interface TransportOptions {
   frameBytesMax?: number;
   /** Snapshots are streamed in chunks of this size. */
   snapshotChunkBytes?: number;
-  /** The largest snapshot this member reassembles; bigger ones are refused. */
+  /** The largest snapshot body this member accepts, counted as it arrives; beyond it the stream is refused. */
   snapshotBytesMax?: number;
   /** Delay before reconnecting to a peer: doubles per failed attempt from `initial` up to `max`. */
   reconnectDelayMs?: { initial: number; max: number };
@@ -55,6 +58,11 @@ export interface TransportOptions {
   dialUrl?: (advertisedUrl: string) => string | undefined;
   /** A peer's address refused a connection: nothing listens there, its process is gone. */
   onPeerGone?(peerId: number): void;
+  /**
+   * An inbound MsgSnap's header arrived: where should its body go? Throw to refuse the stream.
+   * Absent: snapshots are refused. What the sink's finish() returns is handed to onMessages.
+   */
+  onSnapshotStream?(header: SnapshotMessage): SnapshotSink;
   /** Answers a peer's forward() (absent: such requests are refused). */
   onForward?(from: number, request: Uint8Array): Promise<Uint8Array>;
 }
@@ -99,7 +107,7 @@ export function resolveSettings(options: TransportOptions): TransportSettings {
     frameBytesMax,
     // A chunk travels with a one-byte frame tag; the default shrinks to fit a small frame.
     snapshotChunkBytes: requireCount('snapshotChunkBytes', options.snapshotChunkBytes ?? Math.min(transportDefaults.snapshotChunkBytes, frameBytesMax - 1), 1, frameBytesMax - 1),
-    snapshotBytesMax: requireCount('snapshotBytesMax', options.snapshotBytesMax ?? transportDefaults.snapshotBytesMax, 0, bufferConstants.MAX_LENGTH),
+    snapshotBytesMax: requireCount('snapshotBytesMax', options.snapshotBytesMax ?? transportDefaults.snapshotBytesMax, 0),
     reconnectDelayMs: { initial: initialDelay, max: requireCount('reconnectDelayMs.max', delay.max, initialDelay) },
   };
 }

@@ -2,7 +2,7 @@
 // reconnects and its snapshot streams. Peers share nothing, so a slow or dead one delays no other.
 
 import { Client, type ClientWritableStream, type Metadata, type ServiceError } from '@grpc/grpc-js';
-import type { Message, Snapshot } from '../raft/index.js';
+import type { Message } from '../raft/index.js';
 import { Backoff } from './backoff.js';
 import type { PeerCredentials } from './credentials.js';
 import type { PeerAddress } from './peer-url.js';
@@ -12,7 +12,7 @@ import type { ThrottledWarnings } from './log.js';
 import { estimateMessageBytes, MessageQueue } from './message-queue.js';
 import type { TransportSettings } from './options.js';
 import { forwardMethod, messageStreamMethod, readAcceptance, streamMetadata, type SnapshotFrame, type StreamHeader } from './service.js';
-import { streamSnapshot } from './snapshot-stream.js';
+import { streamSnapshot, type SnapshotMessage, type SnapshotSource } from './snapshot-stream.js';
 
 /** What a peer needs from its transport. */
 export interface PeerContext {
@@ -77,16 +77,21 @@ export class Peer {
     this.scheduleFlush();
   }
 
-  sendSnapshot(message: Message & { readonly snapshot: Snapshot }): void {
+  /** Streams a MsgSnap with its body from `source` on a call of its own; the outcome goes to onSnapshotStatus. */
+  sendSnapshot(message: SnapshotMessage, source: SnapshotSource): void {
+    if (this.closed) {
+      source.close();
+      return;
+    }
     const address = this.currentAddress();
-    const bytes = message.snapshot.data.byteLength;
-    const call = streamSnapshot(this.clientFor(address), message, this.streamHeader(), this.context.settings.snapshotChunkBytes, (error) => {
+    const call = streamSnapshot(this.clientFor(address), message, source, this.streamHeader(), (error) => {
       this.snapshotCalls.delete(call);
       if (this.closed) return;
       if (error === null) {
-        this.logger().info({ peer: this.id, bytes, index: message.snapshot.metadata.index }, 'snapshot sent');
+        this.logger().info({ peer: this.id, index: message.snapshot.metadata.index }, 'snapshot sent');
       } else {
-        this.context.warnings.warn(`snapshot:${this.id}`, { peer: this.id, url: address.url, code: error.code, details: error.details }, 'snapshot send failed');
+        const details = (error as Partial<ServiceError>).details ?? error.message;
+        this.context.warnings.warn(`snapshot:${this.id}`, { peer: this.id, url: address.url, code: (error as Partial<ServiceError>).code, details }, 'snapshot send failed');
         this.context.onUnreachable(this.id);
       }
       this.context.onSnapshotStatus(this.id, error === null);

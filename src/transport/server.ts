@@ -15,7 +15,6 @@ import {
   checkStreamHeader,
   claimedSender,
   raftService,
-  readSnapshotBytes,
   readStreamHeader,
   toServiceError,
   type Ack,
@@ -24,7 +23,8 @@ import {
   type SnapshotFrame,
   type StreamHeader,
 } from './service.js';
-import { SnapshotAssembler } from './snapshot-stream.js';
+import { receiveSnapshot, type SnapshotMessage, type SnapshotSink } from './snapshot-stream.js';
+import { SnapshotsNotAcceptedError } from './errors.js';
 
 export class PeerServer {
   private readonly server: Server;
@@ -34,6 +34,7 @@ export class PeerServer {
     private readonly deliver: (messages: Message[]) => void,
     private readonly warnings: ThrottledWarnings,
     private readonly answer: (from: number, request: Uint8Array) => Promise<Uint8Array>,
+    private readonly openSnapshotSink: ((header: SnapshotMessage) => SnapshotSink) | undefined,
   ) {
     this.server = new Server(serverOptions(settings));
     this.server.addService(raftService, {
@@ -73,42 +74,19 @@ export class PeerServer {
   private acceptSnapshotStream(call: ServerReadableStream<SnapshotFrame, Ack>, callback: sendUnaryData<Ack>): void {
     const header = this.admit(call.metadata, callback);
     if (header === null) return;
-    let assembler: SnapshotAssembler;
-    try {
-      assembler = new SnapshotAssembler(readSnapshotBytes(call.metadata), this.settings.snapshotBytesMax);
-    } catch (error) {
-      this.refuse(header.from, error, callback);
+    const openSink = this.openSnapshotSink;
+    if (openSink === undefined) {
+      this.refuse(header.from, new SnapshotsNotAcceptedError(), callback);
       return;
     }
-    let settled = false;
-    const fail = (error: unknown): void => {
-      if (settled) return;
-      settled = true;
-      this.refuse(header.from, error, callback);
-    };
-    call.on('data', (frame: SnapshotFrame) => {
-      if (settled) return;
-      try {
-        assembler.add(frame);
-      } catch (error) {
-        fail(error);
-      }
-    });
-    call.on('end', () => {
-      if (settled) return;
-      let message: Message;
-      try {
-        message = assembler.finish();
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      settled = true;
-      // Handed to the node before the ack: the sender reports success only for a delivered snapshot.
-      this.deliver([message]);
-      callback(null, ACK);
-    });
-    call.on('error', (error: Error) => this.settings.logger.debug({ peer: header.from, error: error.message }, 'inbound snapshot stream failed'));
+    receiveSnapshot(call, openSink, this.settings.snapshotBytesMax).then(
+      (message) => {
+        // Handed to the node before the ack: the sender reports success only for a delivered snapshot.
+        this.deliver([message]);
+        callback(null, ACK);
+      },
+      (error: unknown) => this.refuse(header.from, error, callback),
+    );
   }
 
   private acceptForward(call: ServerUnaryCall<Uint8Array, Uint8Array>, callback: sendUnaryData<Uint8Array>): void {

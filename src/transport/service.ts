@@ -13,9 +13,9 @@
 // leader can answer) and its answer, as opaque bytes; the transport checks only the stream header.
 //
 // A SnapshotFrame is one tag byte and a payload: tag 1 = header, a MessageBatch holding the MsgSnap
-// with its snapshot data left out; tag 2 = the next chunk of that data, raw. The data length is
-// announced in the request metadata, so a receiver refuses an oversized snapshot before any of it
-// arrives. Ack and Empty are empty.
+// (its snapshot data as the sender set it, normally empty); tag 2 = the next chunk of the body,
+// raw. The body's length is not known up front (it is read from a database as it goes), so the
+// receiver counts it as it arrives and refuses a stream past its limit. Ack and Empty are empty.
 //
 // Identify answers the listener's { clusterId, memberId } to anyone who asks, so a member joining
 // an existing cluster learns the cluster id before it has one. An Identity is 16 bytes: the two
@@ -177,7 +177,6 @@ const HEADER_CLUSTER_ID = 'raftkv-cluster-id';
 const HEADER_FROM = 'raftkv-from';
 const HEADER_TO = 'raftkv-to';
 const HEADER_MEMBER_ID = 'raftkv-member-id';
-const HEADER_SNAPSHOT_BYTES = 'raftkv-snapshot-bytes';
 
 /** Who opened a stream, to whom, in which cluster: sent by the client with every call. */
 export interface StreamHeader {
@@ -186,12 +185,11 @@ export interface StreamHeader {
   readonly to: number;
 }
 
-export function streamMetadata(header: StreamHeader, snapshotBytes?: number): Metadata {
+export function streamMetadata(header: StreamHeader): Metadata {
   const metadata = new Metadata();
   metadata.set(HEADER_CLUSTER_ID, String(header.clusterId));
   metadata.set(HEADER_FROM, String(header.from));
   metadata.set(HEADER_TO, String(header.to));
-  if (snapshotBytes !== undefined) metadata.set(HEADER_SNAPSHOT_BYTES, String(snapshotBytes));
   return metadata;
 }
 
@@ -204,10 +202,6 @@ function readCount(metadata: Metadata, key: string): number {
 
 export function readStreamHeader(metadata: Metadata): StreamHeader {
   return { clusterId: readCount(metadata, HEADER_CLUSTER_ID), from: readCount(metadata, HEADER_FROM), to: readCount(metadata, HEADER_TO) };
-}
-
-export function readSnapshotBytes(metadata: Metadata): number {
-  return readCount(metadata, HEADER_SNAPSHOT_BYTES);
 }
 
 /** Throws unless a stream is meant for this member of this cluster. */

@@ -2,7 +2,7 @@
 // MsgSnap, its own snapshot stream) and serves inbound streams. Never blocks, never throws for a
 // peer that is down: Raft tolerates lost messages and learns of trouble through onUnreachable.
 
-import { isLocalMessage, MessageType, type Message, type Snapshot } from '../raft/index.js';
+import { isLocalMessage, MessageType, type Message } from '../raft/index.js';
 import { PeerCredentials } from './credentials.js';
 import { parsePeerUrl, type PeerAddress } from './peer-url.js';
 import { InvalidPeerUrlError, PeerIsSelfError, PeerNotFoundError, TransportStoppedError } from './errors.js';
@@ -11,6 +11,7 @@ import { ThrottledWarnings } from './log.js';
 import { resolveSettings, type IdentifyOptions, type TransportOptions, type TransportSettings } from './options.js';
 import { Peer, type PeerContext, type PeerStats } from './peer.js';
 import { PeerServer } from './server.js';
+import { bytesSource, type SnapshotMessage, type SnapshotSource } from './snapshot-stream.js';
 
 export class PeerTransport {
   /**
@@ -57,7 +58,7 @@ export class PeerTransport {
     if (this.credentials.ignoredFor(address)) {
       this.settings.logger.warn({ url }, 'peer TLS is configured but the listen URL is http: serving plaintext');
     }
-    this.server ??= new PeerServer(this.settings, (messages) => this.deliver(messages), this.warnings, (from, request) => this.answerForward(from, request));
+    this.server ??= new PeerServer(this.settings, (messages) => this.deliver(messages), this.warnings, (from, request) => this.answerForward(from, request), this.options.onSnapshotStream);
     const port = await this.server.bind(address.target, credentials);
     if (this.stopped) throw new TransportStoppedError();
     this.settings.logger.info({ url, port }, 'listening for peers');
@@ -103,6 +104,24 @@ export class PeerTransport {
   send(messages: readonly Message[]): void {
     if (this.stopped) return;
     for (const message of messages) this.route(message);
+  }
+
+  /**
+   * Streams a MsgSnap to its peer with the body `source` yields, on a call of its own, reading the
+   * source only as the call has room. The outcome goes to onSnapshotStatus; the source is closed
+   * whatever happens (at once when the peer is unknown or the transport stopped).
+   */
+  sendSnapshot(message: SnapshotMessage, source: SnapshotSource): void {
+    const peer = this.stopped ? undefined : this.peers.get(message.to);
+    if (peer === undefined) {
+      source.close();
+      if (!this.stopped) {
+        this.warnings.warn(`unknown:${message.to}`, { peer: message.to, type: message.type }, 'dropping snapshot for unknown peer');
+        this.notify('onSnapshotStatus', () => this.options.onSnapshotStatus(message.to, false));
+      }
+      return;
+    }
+    peer.sendSnapshot(message, source);
   }
 
   /**
@@ -166,7 +185,11 @@ export class PeerTransport {
       return;
     }
     if (message.type === MessageType.Snap) {
-      if (hasSnapshot(message)) peer.sendSnapshot(message);
+      if (hasSnapshot(message)) {
+        // Data already in memory (small, or a test's) travels as the body, like any other.
+        const header = { ...message, snapshot: { ...message.snapshot, data: new Uint8Array(0) } };
+        peer.sendSnapshot(header, bytesSource(message.snapshot.data, this.settings.snapshotChunkBytes));
+      }
       else this.warnings.warn(`snap-without-snapshot:${message.to}`, { peer: message.to }, 'dropping MsgSnap without a snapshot');
       return;
     }
@@ -189,7 +212,7 @@ export class PeerTransport {
   }
 }
 
-function hasSnapshot(message: Message): message is Message & { readonly snapshot: Snapshot } {
+function hasSnapshot(message: Message): message is SnapshotMessage {
   return message.snapshot !== null;
 }
 

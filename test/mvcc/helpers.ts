@@ -3,9 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { MvccStore, type KeyValue, type MvccStoreOptions } from '../../src/mvcc/mvcc-store.js';
+import { StoreDumpStager } from '../../src/mvcc/store-dump.js';
+import { newStagingDirectory } from '../../src/mvcc/store-directory.js';
 
 const created: string[] = [];
 const opened: MvccStore[] = [];
+const directories = new Map<MvccStore, string>();
 
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'raftkv-mvcc-'));
@@ -17,6 +20,7 @@ export function tempDir(): string {
 export async function openStore(dir: string = tempDir(), options?: MvccStoreOptions): Promise<MvccStore> {
   const store = await MvccStore.open(dir, options);
   opened.push(store);
+  directories.set(store, dir);
   return store;
 }
 
@@ -24,6 +28,27 @@ afterEach(async () => {
   for (const store of opened.splice(0)) await store.close().catch(() => undefined);
   for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * Replaces `target`'s whole state with `source`'s, the way a follower installs a snapshot: a dump
+ * of the source's database, staged beside the target's and swapped in (installStaged).
+ */
+export async function installCopy(source: MvccStore, target: MvccStore, chunkBytes = 64 * 1024): Promise<void> {
+  const dump = await source.openDump(chunkBytes);
+  const targetDir = directories.get(target);
+  if (targetDir === undefined) throw new Error('installCopy: the target was not opened by openStore');
+  const stager = await StoreDumpStager.create(newStagingDirectory(targetDir));
+  try {
+    for (let chunk = await dump.read(); chunk !== null; chunk = await dump.read()) await stager.write(chunk);
+    await stager.finish(0);
+  } catch (error) {
+    await stager.abort();
+    throw error;
+  } finally {
+    dump.close();
+  }
+  await target.installStaged(stager.directory);
+}
 
 export const b = (text: string): Buffer => Buffer.from(text, 'utf8');
 export const s = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');

@@ -1,9 +1,9 @@
-// A key's lease is any int64 and survives persistence and snapshot images exactly; records whose
+// A key's lease is any int64 and survives persistence and snapshots exactly; records whose
 // lease a double holds keep the layout earlier versions wrote (and read).
 
 import { describe, expect, it } from 'vitest';
 import { crc32, decodeRecord, encodeRecord, type RevisionRecord } from '../../src/mvcc/codec.js';
-import { ALL, NONE, b, openStore, put, tempDir } from './helpers.js';
+import { ALL, NONE, b, installCopy, openStore, put, tempDir } from './helpers.js';
 
 const WIDE = [2n ** 63n - 1n, -(2n ** 63n), 2n ** 53n + 1n, -(2n ** 53n) - 1n];
 const NARROW = [0n, 1n, -1n, 2n ** 53n - 1n, -(2n ** 53n) + 1n];
@@ -43,7 +43,7 @@ describe('record codec', () => {
 });
 
 describe('store', () => {
-  it('keeps every int64 lease exactly across persist and reopen, and through an image', async () => {
+  it('keeps every int64 lease exactly across persist and reopen, and through a snapshot', async () => {
     const dir = tempDir();
     const store = await openStore(dir);
     const expected: Array<[string, bigint]> = [];
@@ -54,11 +54,11 @@ describe('store', () => {
     expected.sort(([x], [y]) => (x < y ? -1 : 1));
     expect(leasesOf(store)).toEqual(expected);
     await store.persist(9);
-    const image = store.image();
     await store.close();
-    expect(leasesOf(await openStore(dir))).toEqual(expected);
+    const reopened = await openStore(dir);
+    expect(leasesOf(reopened)).toEqual(expected);
     const restored = await openStore();
-    await restored.restore(image, 9);
+    await installCopy(reopened, restored);
     expect(leasesOf(restored)).toEqual(expected);
   });
 });

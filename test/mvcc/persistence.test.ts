@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ClassicLevel } from 'classic-level';
-import { CompactedRevisionError, FutureRevisionError, MvccCorruptError, MvccLimitExceededError } from '../../src/mvcc/errors.js';
+import { CompactedRevisionError, FutureRevisionError, MvccCorruptError } from '../../src/mvcc/errors.js';
 import type { MvccStore } from '../../src/mvcc/mvcc-store.js';
-import { crc32 } from '../../src/mvcc/codec.js';
-import { ALL, NONE, b, del, observe, openStore, put, s, tempDir } from './helpers.js';
+import { ALL, NONE, b, del, installCopy, observe, openStore, put, s, tempDir } from './helpers.js';
 
 type Primitive = (...args: unknown[]) => unknown;
 const prototype = ClassicLevel.prototype as unknown as { _batch: Primitive; _chainedBatch: Primitive; _put: Primitive; _del: Primitive };
@@ -119,26 +118,15 @@ describe('persist and reopen', () => {
   });
 });
 
-describe('image and restore', () => {
-  it('an image encoded in slices is the state as of the call, whatever is written while it encodes', async () => {
-    const source = await openStore();
-    writeHistory(source);
-    const expected = source.image();
-    const encoding = source.imageInSlices(2);
-    put(source, 'written-meanwhile', 'x');
-    source.setMeta('members', Buffer.from('[9]'));
-    expect((await encoding).equals(expected)).toBe(true);
-    expect((await source.imageInSlices(3)).equals(source.image())).toBe(true);
-  });
-
+describe('restore from a snapshot (a staged copy installed)', () => {
   it('round trip into a fresh store, compaction included, durable on return', async () => {
     const source = await openStore();
     writeHistory(source);
     source.compact(4);
-    const image = source.image();
+    source.markApplied(77);
     const dir = tempDir();
     const target = await openStore(dir);
-    await target.restore(image, 77);
+    await installCopy(source, target);
     expect(observe(target)).toEqual(observe(source));
     expect(target.appliedIndex).toBe(77);
     expect(s(target.getMeta('members')!)).toBe('[1,2,3]');
@@ -148,7 +136,7 @@ describe('image and restore', () => {
     expect(reopened.appliedIndex).toBe(77);
   });
 
-  it('restore replaces a store\'s previous contents, on disk too', async () => {
+  it('replaces a store\'s previous contents, on disk too, pending writes included', async () => {
     const source = await openStore();
     put(source, 'only', 'here');
     const dir = tempDir();
@@ -157,63 +145,12 @@ describe('image and restore', () => {
     await target.persist(5);
     target.compact(3); // deletes pending, not yet persisted
     put(target, 'pending', 'write');
-    await target.restore(source.image(), 9);
+    await installCopy(source, target);
     expect(observe(target)).toEqual(observe(source));
     await target.close();
     const reopened = await openStore(dir);
     expect(observe(reopened)).toEqual(observe(source));
     expect(reopened.getMeta('members')).toBeUndefined();
-  });
-
-  it('an image carries its store\'s applied index, which a restore takes when past the snapshot\'s', async () => {
-    const source = await openStore();
-    writeHistory(source);
-    source.markApplied(50);
-    const dir = tempDir();
-    const target = await openStore(dir);
-    await target.restore(source.image(), 40);
-    expect(target.appliedIndex).toBe(50);
-    await target.close();
-    // Synced and on disk: the applied index comes back after a reopen.
-    expect((await openStore(dir)).appliedIndex).toBe(50);
-  });
-
-  it('reads a version 1 image (no applied index) as taken at the snapshot\'s index', async () => {
-    const source = await openStore();
-    writeHistory(source);
-    source.markApplied(50);
-    const v2 = source.image();
-    // Version 1: the same layout without the 8-byte applied index after the magic.
-    const body = Buffer.concat([Buffer.from('RKVMVCC1', 'latin1'), v2.subarray(16, v2.byteLength - 4)]);
-    const trailer = Buffer.alloc(4);
-    trailer.writeUInt32BE(crc32(body));
-    const target = await openStore();
-    await target.restore(Buffer.concat([body, trailer]), 40);
-    expect(target.appliedIndex).toBe(40);
-    expect(observe(target)).toEqual(observe(source));
-  });
-
-  it('a damaged or oversized image is refused and the store is unchanged', async () => {
-    const source = await openStore();
-    writeHistory(source);
-    const image = source.image();
-    const target = await openStore();
-    put(target, 'keep', 'me');
-    const before = observe(target);
-    const damaged = Buffer.from(image);
-    damaged[20] ^= 1;
-    await expect(target.restore(damaged, 3)).rejects.toThrow(MvccCorruptError);
-    await expect(target.restore(image.subarray(0, 10), 3)).rejects.toThrow(MvccCorruptError);
-    expect(observe(target)).toEqual(before);
-    expect(target.appliedIndex).toBe(0);
-
-    const small = await openStore(undefined, { limits: { imageBytesMax: image.byteLength - 1 } });
-    put(small, 'keep', 'me');
-    const smallBefore = observe(small);
-    await expect(small.restore(image, 3)).rejects.toThrow(MvccLimitExceededError);
-    expect(observe(small)).toEqual(smallBefore);
-    writeHistory(small);
-    expect(() => small.image()).toThrow(MvccLimitExceededError);
   });
 });
 
@@ -265,7 +202,7 @@ describe('hash', () => {
     expect(() => store.hash(3)).toThrow(CompactedRevisionError);
     expect(() => store.hash(8)).toThrow(FutureRevisionError);
     const restored = await openStore();
-    await restored.restore(store.image(), 1);
+    await installCopy(store, restored);
     expect(restored.hash()).toEqual(store.hash());
     expect(restored.range(NONE, ALL).count).toBe(store.range(NONE, ALL).count);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CompactedRevisionError } from '../../src/mvcc/errors.js';
 import type { Event, MvccStore } from '../../src/mvcc/mvcc-store.js';
 import { TooManyWatchersError, WatchHub, type WatchFilters, type WatchHubLimits, type WatchReceiver, type Watcher } from '../../src/mvcc/watch-hub.js';
-import { ALL, NONE, b, del, openStore, put, s } from './helpers.js';
+import { ALL, NONE, b, del, installCopy, openStore, put, s } from './helpers.js';
 
 // ---- a recording receiver -------------------------------------------------------------------
 
@@ -612,7 +612,7 @@ describe('compaction', () => {
 
 // ---- restore ----------------------------------------------------------------------------------
 
-describe('restore from a snapshot image', () => {
+describe('restore from a snapshot (a staged copy installed)', () => {
   /** Writes the same history into every store: revisions 2..(count+1). */
   function history(stores: MvccStore[], from: number, count: number): void {
     for (let i = from; i < from + count; i++) {
@@ -634,7 +634,7 @@ describe('restore from a snapshot image', () => {
     const rec = new Recorder();
     const single = watchKey(hub, rec, 'k1');
     const prefix = watchPrefix(hub, rec, 'k');
-    await behind.restore(ahead.image(), 100);
+    await installCopy(ahead, behind);
     expect(behind.revision).toBe(12);
     expect(rec.deliveries).toEqual([]);
     expect(single.synced || prefix.synced).toBe(false);
@@ -662,13 +662,13 @@ describe('restore from a snapshot image', () => {
     rec.accepting = false;
     history([behind, ahead], 2, 3); // 4..6 refused: the watcher waits at 4
     history([ahead], 5, 4); // ahead at 10
-    await behind.restore(ahead.image(), 100);
+    await installCopy(ahead, behind);
     rec.accepting = true;
     catchUpAll(hub);
     expectWholeRevisionsInOrder(behind, rec, watcher, 2);
   });
 
-  it('a watcher whose history is gone from the image is canceled as compacted', async () => {
+  it('a watcher whose history is gone from the snapshot is canceled as compacted', async () => {
     const behind = await openStore();
     const ahead = await openStore();
     history([behind, ahead], 0, 3); // both at 4
@@ -678,7 +678,7 @@ describe('restore from a snapshot image', () => {
     const rec = new Recorder();
     const watcher = watchKey(hub, rec, 'k1');
     const alsoSynced = watchPrefix(hub, rec, 'k');
-    await behind.restore(ahead.image(), 100);
+    await installCopy(ahead, behind);
     catchUpAll(hub);
     expect(rec.compactions.map((c) => c.compactRevision)).toEqual([7, 7]);
     expect([watcher, alsoSynced].every((w) => rec.compactions.some((c) => c.watcher === w))).toBe(true);
@@ -692,7 +692,7 @@ describe('restore from a snapshot image', () => {
     history([other], 0, 4);
     const hub = new WatchHub(store);
     const rec = new Recorder();
-    await store.restore(other.image(), 1);
+    await installCopy(other, store);
     const watcher = watchKey(hub, rec, 'k0');
     expect(watcher.synced).toBe(true);
     put(store, 'k0', 'new');
@@ -908,10 +908,10 @@ describe('MvccStore.changesSince', () => {
     expect(changes.events[1].prevKv && s(changes.events[1].prevKv.value)).toBe('1');
   });
 
-  it('the same history after a restore from an image', async () => {
+  it('the same history after a restore from a snapshot', async () => {
     const store = await sample();
     const copy = await openStore();
-    await copy.restore(store.image(), 1);
+    await installCopy(store, copy);
     expect(copy.changesSince(2, any, 100, 100).events.map(full)).toEqual(store.changesSince(2, any, 100, 100).events.map(full));
   });
 });

@@ -3,7 +3,7 @@
 
 import { createServer } from 'node:net';
 import type { Message } from '../../src/raft/index.js';
-import { PeerTransport, type TransportOptions } from '../../src/transport/index.js';
+import { PeerTransport, type SnapshotMessage, type SnapshotSink, type TransportOptions } from '../../src/transport/index.js';
 
 export interface Recorder {
   readonly batches: Message[][];
@@ -25,11 +25,26 @@ export type MemberOptions = Partial<Omit<TransportOptions, 'onMessages' | 'onUnr
 
 const running = new Set<PeerTransport>();
 
+/** A test's sink: the body collected in memory (small bodies only) and handed on in the MsgSnap's data. */
+export function memorySink(header: SnapshotMessage): SnapshotSink {
+  const chunks: Buffer[] = [];
+  return {
+    write: async (chunk) => {
+      chunks.push(Buffer.from(chunk));
+    },
+    finish: async () => ({ ...header, snapshot: { ...header.snapshot, data: Buffer.concat(chunks) } }),
+    abort: async () => {
+      chunks.length = 0;
+    },
+  };
+}
+
 function recordingOptions(options: MemberOptions, seen: Recorder): TransportOptions {
   return {
     clusterId: 7,
     reconnectDelayMs: { initial: 20, max: 200 },
     logger: { debug() {}, info() {}, warn: (_fields, message) => seen.warnings.push(message) },
+    onSnapshotStream: memorySink,
     ...options,
     onMessages: (messages) => seen.batches.push(messages),
     onUnreachable: (peer) => seen.unreachable.push(peer),

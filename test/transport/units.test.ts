@@ -3,11 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { EntryType, MessageType, message } from '../../src/raft/index.js';
 import { Backoff } from '../../src/transport/backoff.js';
-import { InvalidTransportOptionsError, SnapshotStreamMalformedError, SnapshotTooLargeError } from '../../src/transport/errors.js';
+import { InvalidTransportOptionsError } from '../../src/transport/errors.js';
 import { estimateMessageBytes, MessageQueue } from '../../src/transport/message-queue.js';
 import { resolveSettings, type TransportOptions } from '../../src/transport/options.js';
 import { deserializeSnapshotFrame, serializeMessageBatch, serializeSnapshotFrame } from '../../src/transport/service.js';
-import { SnapshotAssembler } from '../../src/transport/snapshot-stream.js';
 import { plain } from './harness.js';
 
 const callbacks = { onMessages() {}, onUnreachable() {}, onSnapshotStatus() {} };
@@ -53,34 +52,13 @@ describe('Backoff', () => {
   });
 });
 
-describe('snapshot frames and reassembly', () => {
+describe('snapshot frames', () => {
   it('round-trips header and chunk frames', () => {
     const header = deserializeSnapshotFrame(serializeSnapshotFrame({ kind: 'header', message: snap }));
     expect(plain(header)).toEqual(plain({ kind: 'header', message: snap }));
     const chunk = deserializeSnapshotFrame(serializeSnapshotFrame({ kind: 'chunk', data: new Uint8Array([1, 2, 3]) }));
     expect(plain(chunk)).toEqual({ kind: 'chunk', data: [1, 2, 3] });
     expect(() => deserializeSnapshotFrame(Buffer.from([9, 1]))).toThrow(/unknown snapshot frame tag/);
-  });
-
-  it('reassembles the announced bytes and refuses anything else', () => {
-    expect(() => new SnapshotAssembler(11, 10)).toThrow(SnapshotTooLargeError);
-
-    const ok = new SnapshotAssembler(4, 10);
-    ok.add({ kind: 'header', message: snap });
-    ok.add({ kind: 'chunk', data: new Uint8Array([1, 2]) });
-    ok.add({ kind: 'chunk', data: new Uint8Array([3, 4]) });
-    expect(Array.from(ok.finish().snapshot!.data)).toEqual([1, 2, 3, 4]);
-
-    const chunkFirst = new SnapshotAssembler(4, 10);
-    expect(() => chunkFirst.add({ kind: 'chunk', data: new Uint8Array([1]) })).toThrow(SnapshotStreamMalformedError);
-    const overflow = new SnapshotAssembler(1, 10);
-    overflow.add({ kind: 'header', message: snap });
-    expect(() => overflow.add({ kind: 'chunk', data: new Uint8Array([1, 2]) })).toThrow(SnapshotStreamMalformedError);
-    const short = new SnapshotAssembler(3, 10);
-    short.add({ kind: 'header', message: snap });
-    expect(() => short.finish()).toThrow(/ended after 0 of 3 bytes/);
-    const notSnap = new SnapshotAssembler(0, 10);
-    expect(() => notSnap.add({ kind: 'header', message: message({ type: MessageType.Heartbeat }) })).toThrow(SnapshotStreamMalformedError);
   });
 });
 

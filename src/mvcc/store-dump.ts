@@ -1,0 +1,212 @@
+// A store's database as a byte stream, for a follower's snapshot: every key/value pair of the
+// LevelDB as of one consistent view, framed, then an end marker and a sha256 of everything before
+// it (as etcd ends its db snapshot with a sha256). It copies whatever keys the store has, so it
+// does not care how the store lays out its records. Neither side ever holds the whole dump:
+//
+// - StoreDumpSource reads the pairs through a LevelDB iterator (which reads from an implicit
+//   snapshot of the database taken when it was created) a chunk at a time, when asked.
+// - StoreDumpStager parses chunks as they arrive and writes the pairs into a fresh staging
+//   database in bounded batches; finish() checks the checksum and the meta record before the
+//   staged copy may be installed (store-directory.ts).
+//
+// Layout: per pair [key length u32][value length u32][key][value] (big-endian lengths); then
+// [0xFFFFFFFF][sha256 of every pair's bytes, 32 bytes]. Nothing may follow.
+
+import { createHash, type Hash } from 'node:crypto';
+import { open as openFile, rm } from 'node:fs/promises';
+import { ClassicLevel } from 'classic-level';
+import { META_KEY, decodeMeta } from './codec.js';
+import { DumpBehindSnapshotError, DumpChecksumMismatchError, DumpMalformedError, DumpTruncatedError, assert } from './errors.js';
+
+const PAIR_HEADER_BYTES = 8;
+const END_MARKER = 0xffffffff;
+const SHA256_BYTES = 32;
+/** No key or value the store writes comes near this; a bigger length is a damaged stream. */
+export const DUMP_PAIR_BYTES_MAX = 64 * 1024 * 1024;
+/** Pairs asked of the iterator at once; its highWaterMarkBytes bounds the bytes. */
+const ITERATOR_BATCH_PAIRS = 1000;
+/** Staged pairs written to the staging database in batches of about this many bytes. */
+export const STAGE_BATCH_BYTES_MAX = 4 * 1024 * 1024;
+
+/** What the source needs of a classic-level iterator. */
+export interface PairIterator {
+  nextv(size: number): Promise<Array<[Buffer, Buffer]>>;
+  close(): Promise<void>;
+}
+
+/** The sending side: chunks of about `chunkBytes`, read from `iterator` only when asked. */
+export class StoreDumpSource {
+  private readonly hash: Hash = createHash('sha256');
+  private readonly parts: Buffer[] = [];
+  private queuedBytes = 0;
+  private exhausted = false;
+  private closed = false;
+
+  constructor(
+    private readonly iterator: PairIterator,
+    private readonly chunkBytes: number,
+  ) {}
+
+  /** The next chunk (at most chunkBytes); null once the end marker and checksum went out. */
+  async read(): Promise<Buffer | null> {
+    while (!this.exhausted && this.queuedBytes < this.chunkBytes) {
+      assert(!this.closed, 'a store dump read after close()');
+      const pairs = await this.iterator.nextv(ITERATOR_BATCH_PAIRS);
+      if (pairs.length === 0) {
+        this.exhausted = true;
+        const end = Buffer.allocUnsafe(4 + SHA256_BYTES);
+        end.writeUInt32BE(END_MARKER, 0);
+        this.hash.digest().copy(end, 4);
+        this.queue(end);
+        break;
+      }
+      for (const [key, value] of pairs) {
+        const header = Buffer.allocUnsafe(PAIR_HEADER_BYTES);
+        header.writeUInt32BE(key.byteLength, 0);
+        header.writeUInt32BE(value.byteLength, 4);
+        for (const part of [header, key, value]) {
+          this.hash.update(part);
+          this.queue(part);
+        }
+      }
+    }
+    if (this.queuedBytes === 0) return null;
+    return this.take(Math.min(this.chunkBytes, this.queuedBytes));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.iterator.close().catch(() => {});
+  }
+
+  private queue(part: Buffer): void {
+    this.parts.push(part);
+    this.queuedBytes += part.byteLength;
+  }
+
+  private take(bytes: number): Buffer {
+    const out = Buffer.allocUnsafe(bytes);
+    let filled = 0;
+    while (filled < bytes) {
+      const part = this.parts[0]!;
+      const used = Math.min(part.byteLength, bytes - filled);
+      part.copy(out, filled, 0, used);
+      filled += used;
+      if (used === part.byteLength) this.parts.shift();
+      else this.parts[0] = part.subarray(used);
+    }
+    this.queuedBytes -= bytes;
+    return out;
+  }
+}
+
+type Batch = ReturnType<ClassicLevel<Buffer, Buffer>['batch']>;
+
+/** The receiving side: a staging database filled from dump chunks, checked before it counts. */
+export class StoreDumpStager {
+  private readonly hash: Hash = createHash('sha256');
+  private leftover: Buffer = Buffer.alloc(0);
+  private batch: Batch;
+  private batchBytes = 0;
+  private receivedBytes = 0;
+  private ended = false;
+  private open = true;
+
+  private constructor(
+    readonly directory: string,
+    private readonly db: ClassicLevel<Buffer, Buffer>,
+    private readonly batchBytesMax: number,
+  ) {
+    this.batch = db.batch();
+  }
+
+  /** A new, empty staging database in `directory` (which must not exist). */
+  static async create(directory: string, batchBytesMax = STAGE_BATCH_BYTES_MAX): Promise<StoreDumpStager> {
+    const db = new ClassicLevel<Buffer, Buffer>(directory, { keyEncoding: 'buffer', valueEncoding: 'buffer', errorIfExists: true });
+    await db.open();
+    return new StoreDumpStager(directory, db, batchBytesMax);
+  }
+
+  /** Parses `chunk`; resolves once its pairs are queued, after writing a batch if one filled up. */
+  async write(chunk: Uint8Array): Promise<void> {
+    this.receivedBytes += chunk.byteLength;
+    const incoming = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const bytes = this.leftover.byteLength === 0 ? incoming : Buffer.concat([this.leftover, incoming]);
+    let offset = 0;
+    while (bytes.byteLength - offset >= 4) {
+      if (this.ended) throw new DumpMalformedError('bytes after the end marker');
+      const keyBytes = bytes.readUInt32BE(offset);
+      if (keyBytes === END_MARKER) {
+        if (bytes.byteLength - offset < 4 + SHA256_BYTES) break;
+        const expected = bytes.subarray(offset + 4, offset + 4 + SHA256_BYTES);
+        if (!this.hash.digest().equals(expected)) throw new DumpChecksumMismatchError();
+        this.ended = true;
+        offset += 4 + SHA256_BYTES;
+        continue;
+      }
+      if (bytes.byteLength - offset < PAIR_HEADER_BYTES) break;
+      const valueBytes = bytes.readUInt32BE(offset + 4);
+      if (keyBytes > DUMP_PAIR_BYTES_MAX || valueBytes > DUMP_PAIR_BYTES_MAX) throw new DumpMalformedError(`a pair of ${keyBytes} + ${valueBytes} bytes`);
+      const pairBytes = PAIR_HEADER_BYTES + keyBytes + valueBytes;
+      if (bytes.byteLength - offset < pairBytes) break;
+      const pair = bytes.subarray(offset, offset + pairBytes);
+      this.hash.update(pair);
+      // Copies: the chunk's memory belongs to gRPC and the batch holds on to what it is given.
+      const key = Buffer.from(pair.subarray(PAIR_HEADER_BYTES, PAIR_HEADER_BYTES + keyBytes));
+      const value = Buffer.from(pair.subarray(PAIR_HEADER_BYTES + keyBytes));
+      this.batch.put(key, value);
+      this.batchBytes += pairBytes;
+      offset += pairBytes;
+    }
+    if (this.ended && offset < bytes.byteLength) throw new DumpMalformedError('bytes after the end marker');
+    // What is left is part of one pair: keep a copy, not a view pinning the whole chunk.
+    this.leftover = offset === bytes.byteLength ? Buffer.alloc(0) : Buffer.from(bytes.subarray(offset));
+    if (this.batchBytes >= this.batchBytesMax) await this.writeBatch(false);
+  }
+
+  /**
+   * The whole dump arrived: checks it ended with a matching checksum and that its meta record has
+   * an applied index at or past `snapshotIndex`, makes it durable and closes the staging database.
+   * Throws (leaving the directory for abort() to remove) otherwise.
+   */
+  async finish(snapshotIndex: number): Promise<{ appliedIndex: number }> {
+    if (!this.ended || this.leftover.byteLength > 0) throw new DumpTruncatedError(this.receivedBytes);
+    await this.writeBatch(true);
+    const meta = await this.db.get(META_KEY);
+    const appliedIndex = meta === undefined ? null : decodeMeta(meta).appliedIndex;
+    if (appliedIndex === null || appliedIndex < snapshotIndex) throw new DumpBehindSnapshotError(appliedIndex, snapshotIndex);
+    await this.close();
+    await syncDirectory(this.directory);
+    return { appliedIndex };
+  }
+
+  /** Drops the staging database: closes it and removes its directory. */
+  async abort(): Promise<void> {
+    await this.close().catch(() => {});
+    await rm(this.directory, { recursive: true, force: true });
+  }
+
+  private async writeBatch(sync: boolean): Promise<void> {
+    const batch = this.batch;
+    this.batch = this.db.batch();
+    this.batchBytes = 0;
+    await batch.write({ sync });
+  }
+
+  private async close(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    await this.db.close();
+  }
+}
+
+/** fsyncs a directory, so the names created or renamed in it survive a crash. */
+export async function syncDirectory(directory: string): Promise<void> {
+  const handle = await openFile(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

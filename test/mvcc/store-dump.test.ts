@@ -1,0 +1,172 @@
+// A store's database dumped, staged and installed whole: the follower's side of a streamed
+// snapshot, without the transport. Crash points are simulated by leaving on disk what a kill -9
+// between two steps of the swap would leave.
+
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { DumpBehindSnapshotError, DumpChecksumMismatchError, DumpMalformedError, DumpTruncatedError } from '../../src/mvcc/errors.js';
+import type { MvccStore } from '../../src/mvcc/mvcc-store.js';
+import { StoreDumpStager, type StoreDumpSource } from '../../src/mvcc/store-dump.js';
+import { newStagingDirectory, recoverStoreDirectory, swapInStaged } from '../../src/mvcc/store-directory.js';
+import { b, del, observe, openStore, put, tempDir } from './helpers.js';
+
+async function readAll(source: StoreDumpSource): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) chunks.push(chunk);
+  source.close();
+  return chunks;
+}
+
+function writeHistory(store: MvccStore, keys: number, valueBytes: number): void {
+  for (let i = 0; i < keys; i++) put(store, `key-${i % 50}`, randomBytes(valueBytes).toString('base64'));
+  del(store, 'key-3');
+  store.setMeta('members', b('[1,2,3]'));
+}
+
+/** Stages `chunks` into a fresh staging directory of `storeDirectory` and finishes it at `index`. */
+async function stage(storeDirectory: string, chunks: readonly Uint8Array[], index: number): Promise<string> {
+  const stager = await StoreDumpStager.create(newStagingDirectory(storeDirectory), 64 * 1024);
+  try {
+    for (const chunk of chunks) await stager.write(chunk);
+    await stager.finish(index);
+  } catch (error) {
+    await stager.abort();
+    throw error;
+  }
+  return stager.directory;
+}
+
+describe('store dumps', () => {
+  it('a dump staged and installed gives a store equal to the source at every revision, in chunks of at most chunkBytes', async () => {
+    const source = await openStore();
+    writeHistory(source, 400, 3000);
+    source.markApplied(77);
+    const chunks = await readAll(await source.openDump(16 * 1024));
+    expect(chunks.length).toBeGreaterThan(10);
+    expect(chunks.every((chunk) => chunk.byteLength <= 16 * 1024)).toBe(true);
+
+    const targetDir = join(tempDir(), 'kv');
+    const target = await openStore(targetDir);
+    put(target, 'only-here', 'x');
+    await target.persist(5);
+    const staged = await stage(targetDir, chunks, 70);
+    let restoredCalls = 0;
+    target.observe({ changed() {}, compacted() {}, restored: () => restoredCalls++ });
+    await target.installStaged(staged);
+    expect(observe(target)).toEqual(observe(source));
+    expect(target.appliedIndex).toBe(77);
+    expect(target.getMeta('members')).toEqual(b('[1,2,3]'));
+    expect(restoredCalls).toBe(1);
+    expect(readdirSync(join(targetDir, '..')).sort()).toEqual(['kv']);
+    // And the installed database is what reopens.
+    await target.close();
+    const reopened = await openStore(targetDir);
+    expect(observe(reopened)).toEqual(observe(source));
+  });
+
+  it('a read while a staged copy is installed sees the old state or the new one, whole, never a half-loaded one', async () => {
+    const source = await openStore();
+    writeHistory(source, 2000, 500);
+    source.markApplied(50);
+    const chunks = await readAll(await source.openDump(64 * 1024));
+    const targetDir = join(tempDir(), 'kv');
+    const target = await openStore(targetDir);
+    put(target, 'old', 'value');
+    await target.persist(3);
+    const oldHash = target.hash();
+    const newHash = source.hash();
+    const staged = await stage(targetDir, chunks, 50);
+    const seen: unknown[] = [];
+    let done = false;
+    const installing = target.installStaged(staged).then(() => (done = true));
+    while (!done) {
+      seen.push(target.hash());
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await installing;
+    seen.push(target.hash());
+    expect(seen.length).toBeGreaterThan(2);
+    for (const hash of seen) expect([oldHash, newHash]).toContainEqual(hash);
+  });
+
+  it('a dump is the database as of openDump, whatever is written while it is read', async () => {
+    const source = await openStore();
+    writeHistory(source, 100, 100);
+    source.markApplied(10);
+    const expected = observe(source);
+    const dump = await source.openDump(1024);
+    const first = await dump.read();
+    put(source, 'later', 'v');
+    await source.persist(11);
+    const rest = await readAll(dump);
+    const targetDir = join(tempDir(), 'kv');
+    const target = await openStore(targetDir);
+    await target.installStaged(await stage(targetDir, [first!, ...rest], 10));
+    expect(observe(target)).toEqual(expected);
+    expect(target.appliedIndex).toBe(10);
+  });
+
+  it('refuses a damaged, truncated, overlong or stale dump and leaves nothing staged', async () => {
+    const source = await openStore();
+    writeHistory(source, 50, 200);
+    source.markApplied(20);
+    const whole = Buffer.concat(await readAll(await source.openDump(4096)));
+    const targetDir = join(tempDir(), 'kv');
+    mkdirSync(targetDir);
+    const flipped = Buffer.from(whole);
+    flipped[100] ^= 0xff;
+    await expect(stage(targetDir, [flipped], 20)).rejects.toThrow(DumpChecksumMismatchError);
+    await expect(stage(targetDir, [whole.subarray(0, whole.byteLength - 10)], 20)).rejects.toThrow(DumpTruncatedError);
+    await expect(stage(targetDir, [whole.subarray(0, 5000)], 20)).rejects.toThrow(DumpTruncatedError);
+    await expect(stage(targetDir, [whole, Buffer.from([0])], 20)).rejects.toThrow(DumpMalformedError);
+    await expect(stage(targetDir, [Buffer.from([0xf0, 0, 0, 0, 0, 0, 0, 0])], 20)).rejects.toThrow(DumpMalformedError);
+    // The dump's store applied index 20: not enough for a snapshot at 21.
+    await expect(stage(targetDir, [whole], 21)).rejects.toThrow(DumpBehindSnapshotError);
+    expect(readdirSync(join(targetDir, '..'))).toEqual(['kv']);
+  });
+
+  it('a kill -9 at any point of the swap leaves the old store or the new one, and startup removes leftovers', async () => {
+    const source = await openStore();
+    writeHistory(source, 60, 100);
+    source.markApplied(30);
+    const chunks = await readAll(await source.openDump(4096));
+    const sourceState = observe(source);
+
+    for (const crashAfter of ['staged', 'old-aside', 'staged-in'] as const) {
+      const targetDir = join(tempDir(), 'kv');
+      const target = await openStore(targetDir);
+      put(target, 'old', 'value');
+      await target.persist(3);
+      const oldState = observe(target);
+      await target.close();
+      const staged = await stage(targetDir, chunks, 30);
+      // A second, half-written staging directory, as a stream cut by a crash leaves it.
+      mkdirSync(newStagingDirectory(targetDir));
+      if (crashAfter !== 'staged') {
+        await swapInStaged(targetDir, staged, async (step) => {
+          if (step === crashAfter) throw new Error('simulated kill -9');
+        }).catch(() => {});
+      }
+      const reopened = await openStore(targetDir);
+      expect(observe(reopened)).toEqual(crashAfter === 'staged-in' ? sourceState : oldState);
+      expect(readdirSync(join(targetDir, '..'))).toEqual(['kv']);
+      await reopened.close();
+    }
+  });
+
+  it('startup recovery: kv.old without kv goes back; kv.old beside kv goes away', async () => {
+    const parent = tempDir();
+    const kv = join(parent, 'kv');
+    mkdirSync(join(parent, 'kv.old'));
+    writeFileSync(join(parent, 'kv.old', 'marker'), 'old');
+    expect(await recoverStoreDirectory(kv)).toEqual({ rolledBack: true, removed: [] });
+    expect(existsSync(join(kv, 'marker'))).toBe(true);
+    renameSync(kv, join(parent, 'kv.old'));
+    mkdirSync(kv);
+    await recoverStoreDirectory(kv);
+    expect(readdirSync(parent)).toEqual(['kv']);
+    expect(existsSync(join(kv, 'marker'))).toBe(false);
+  });
+});
