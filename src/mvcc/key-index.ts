@@ -6,8 +6,9 @@
 // revision R" is the last record with main ≤ R — absent if that is a tombstone.
 
 import { assert } from './errors.js';
-import { compareRevisions, formatRevision } from './revision.js';
-import type { KeyValue, RevisionRecord } from './codec.js';
+import { isBefore, type StoredRecord } from './stored-record.js';
+
+type RevisionRecord = StoredRecord;
 
 export class KeyIndex {
   readonly key: Uint8Array;
@@ -29,16 +30,16 @@ export class KeyIndex {
     return generation?.[generation.length - 1];
   }
 
-  /** The live value now (ignoring nothing: includes records of an open write transaction). */
-  latest(): KeyValue | undefined {
+  /** The live record now (ignoring nothing: includes records of an open write transaction). */
+  latest(): RevisionRecord | undefined {
     const record = this.last();
-    return record === undefined || record.tombstone ? undefined : record.kv;
+    return record === undefined || record.tombstone ? undefined : record;
   }
 
   /** Appends a record; it must be newer than every record held. A put after a tombstone starts a generation. */
   append(record: RevisionRecord): void {
     const previous = this.last();
-    assert(previous === undefined || compareRevisions(previous.revision, record.revision) < 0, () => `revision ${formatRevision(record.revision)} appended after ${formatRevision(previous!.revision)}`);
+    assert(previous === undefined || isBefore(previous, record.main, record.sub), () => `revision ${record.main}.${record.sub} appended after ${previous!.main}.${previous!.sub}`);
     if (record.tombstone) {
       assert(previous !== undefined && !previous.tombstone, 'tombstone for a key that is not live');
       this.generations[this.generations.length - 1].push(record);
@@ -53,13 +54,13 @@ export class KeyIndex {
   recordAt(main: number): RevisionRecord | undefined {
     for (let g = this.generations.length - 1; g >= 0; g--) {
       const generation = this.generations[g];
-      if (generation[0].revision.main > main) continue;
+      if (generation[0].main > main) continue;
       // Binary search: the first record with main > `main`; the one before it is the answer.
       let low = 0;
       let high = generation.length;
       while (low < high) {
         const middle = (low + high) >>> 1;
-        if (generation[middle].revision.main <= main) low = middle + 1;
+        if (generation[middle].main <= main) low = middle + 1;
         else high = middle;
       }
       return generation[low - 1];
@@ -68,16 +69,16 @@ export class KeyIndex {
   }
 
   /** The record just before `revision` in this key's history (across generations), or undefined. */
-  recordBefore(revision: { main: number; sub: number }): RevisionRecord | undefined {
+  recordBefore(main: number, sub: number): RevisionRecord | undefined {
     for (let g = this.generations.length - 1; g >= 0; g--) {
       const generation = this.generations[g];
-      if (compareRevisions(generation[0].revision, revision) >= 0) continue;
+      if (!isBefore(generation[0], main, sub)) continue;
       // Binary search: the first record not before `revision`; the one before it is the answer.
       let low = 0;
       let high = generation.length;
       while (low < high) {
         const middle = (low + high) >>> 1;
-        if (compareRevisions(generation[middle].revision, revision) < 0) low = middle + 1;
+        if (isBefore(generation[middle], main, sub)) low = middle + 1;
         else high = middle;
       }
       return generation[low - 1];
@@ -85,10 +86,10 @@ export class KeyIndex {
     return undefined;
   }
 
-  /** The key's value as of revision `main`, or undefined if it did not exist then. */
-  at(main: number): KeyValue | undefined {
+  /** The key's live record as of revision `main`, or undefined if it did not exist then. */
+  at(main: number): RevisionRecord | undefined {
     const record = this.recordAt(main);
-    return record === undefined || record.tombstone ? undefined : record.kv;
+    return record === undefined || record.tombstone ? undefined : record;
   }
 
   /**
@@ -100,7 +101,7 @@ export class KeyIndex {
     const dropped: RevisionRecord[] = [];
     const kept: RevisionRecord[][] = [];
     for (const generation of this.generations) {
-      const closedAtOrBelow = generation[generation.length - 1].tombstone && generation[generation.length - 1].revision.main <= main;
+      const closedAtOrBelow = generation[generation.length - 1].tombstone && generation[generation.length - 1].main <= main;
       if (closedAtOrBelow) {
         dropped.push(...generation);
         continue;
@@ -108,7 +109,7 @@ export class KeyIndex {
       // The first record to keep: the last one with main ≤ `main` (a put, or the generation's
       // first record when the whole generation is above `main`).
       let first = 0;
-      while (first + 1 < generation.length && generation[first + 1].revision.main <= main) first++;
+      while (first + 1 < generation.length && generation[first + 1].main <= main) first++;
       dropped.push(...generation.slice(0, first));
       kept.push(first === 0 ? generation : generation.slice(first));
     }
@@ -132,7 +133,7 @@ export class KeyIndex {
     while (this.generations.length > 0) {
       const generation = this.generations[this.generations.length - 1];
       const record = generation[generation.length - 1];
-      if (record.revision.main < main) break;
+      if (record.main < main) break;
       removed.push(record);
       generation.pop();
       if (generation.length === 0) this.generations.pop();
