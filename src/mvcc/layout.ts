@@ -16,7 +16,7 @@
 // every record in exactly one of the two forms and the next open carries on.
 
 import type { ClassicLevel } from 'classic-level';
-import { crc32, decodeRecord, decodeRecordKey, recordKeyRange } from './codec.js';
+import { crc32, decodeRecord, decodeRecordKey, keyToString, recordKeyRange } from './codec.js';
 import { MvccCorruptError } from './errors.js';
 import { REVISION_BYTES, readRevision, writeRevision } from './revision.js';
 import { StoredRecord } from './stored-record.js';
@@ -53,7 +53,7 @@ export function valueKey(record: StoredRecord): Buffer {
 }
 
 export function encodeHeader(record: StoredRecord): Buffer {
-  const keyBytes = record.key.byteLength;
+  const keyBytes = record.name.length;
   const bytes = Buffer.alloc(HEADER_FIXED + keyBytes + 4);
   const { lease } = record;
   const wideLease = lease !== 0n && (lease > DOUBLE_EXACT_MAX || lease < -DOUBLE_EXACT_MAX);
@@ -64,17 +64,17 @@ export function encodeHeader(record: StoredRecord): Buffer {
   if (wideLease) bytes.writeBigInt64BE(lease, 29);
   else bytes.writeDoubleBE(lease === 0n ? 0 : Number(lease), 29);
   bytes.writeUInt32BE(keyBytes, 37);
-  bytes.set(record.key, HEADER_FIXED);
+  bytes.write(record.name, HEADER_FIXED, 'latin1');
   bytes.writeUInt32BE(record.valueBytes, HEADER_FIXED + keyBytes);
   bytes.writeUInt32BE(crc32(bytes.subarray(4)), 0);
   return bytes;
 }
 
 /**
- * Decodes a header stored under `key`. `keyOf` maps the key bytes to the copy the index keeps
- * for that key (so a key's records share one copy).
+ * Decodes a header stored under `key`. `nameOf` maps the key bytes to the string the index keeps
+ * for that key (so a key's records share one string).
  */
-export function decodeHeader(key: Buffer, bytes: Buffer, keyOf: (keyBytes: Buffer) => Uint8Array): StoredRecord {
+export function decodeHeader(key: Buffer, bytes: Buffer, nameOf: (keyBytes: Buffer) => string): StoredRecord {
   if (key.byteLength !== 1 + REVISION_BYTES || key[0] !== HEADER_PREFIX) throw new MvccCorruptError(`bad header key ${key.toString('hex')}`);
   const { main, sub } = readRevision(key, 1);
   const where = `record ${main}.${sub}`;
@@ -94,13 +94,13 @@ export function decodeHeader(key: Buffer, bytes: Buffer, keyOf: (keyBytes: Buffe
   const tombstone = (flags & FLAG_TOMBSTONE) !== 0;
   const valueBytes = bytes.readUInt32BE(HEADER_FIXED + keyBytes);
   if (tombstone && valueBytes !== 0) throw new MvccCorruptError(`${where} is a tombstone with a value`);
-  return new StoredRecord(keyOf(bytes.subarray(HEADER_FIXED, HEADER_FIXED + keyBytes)), main, sub, bytes.readDoubleBE(5), bytes.readDoubleBE(21), lease, valueBytes, tombstone);
+  return new StoredRecord(nameOf(bytes.subarray(HEADER_FIXED, HEADER_FIXED + keyBytes)), main, sub, bytes.readDoubleBE(5), bytes.readDoubleBE(21), lease, valueBytes, tombstone);
 }
 
 /** A value as stored: its checksum, then the bytes (one copy). */
 export function encodeValue(value: Uint8Array): Buffer {
-  // Its own allocation, not a slice of Node's shared pool: it may live on in the cache.
-  const bytes = Buffer.allocUnsafeSlow(4 + value.byteLength);
+  // From Node's shared pool: it lives only until its batch is written.
+  const bytes = Buffer.allocUnsafe(4 + value.byteLength);
   bytes.set(value, 4);
   bytes.writeUInt32BE(crc32(value), 0);
   return bytes;
@@ -138,7 +138,7 @@ export async function upgradeLayout(db: ClassicLevel<Buffer, Buffer>): Promise<n
   for await (const [key, body] of db.iterator(recordKeyRange)) {
     const legacy = decodeRecord(decodeRecordKey(key), body);
     const { kv } = legacy;
-    const record = new StoredRecord(kv.key, legacy.revision.main, legacy.revision.sub, kv.createRevision, kv.version, kv.lease, legacy.tombstone ? 0 : kv.value.byteLength, legacy.tombstone);
+    const record = new StoredRecord(keyToString(kv.key), legacy.revision.main, legacy.revision.sub, kv.createRevision, kv.version, kv.lease, legacy.tombstone ? 0 : kv.value.byteLength, legacy.tombstone);
     batch.put(headerKey(record), encodeHeader(record));
     if (record.valueBytes > 0) batch.put(valueKey(record), encodeValue(kv.value));
     batch.del(key);

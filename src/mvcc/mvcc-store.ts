@@ -28,7 +28,6 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import BTreeModule from 'sorted-btree';
-import { keepBytes } from './arena.js';
 import {
   ByteReader,
   ByteWriter,
@@ -271,7 +270,10 @@ export class MvccStore {
     }
     // Headers come off disk in revision order (their keys are big-endian revisions): no sort needed.
     for await (const [key, value] of this.db.iterator(headerKeyRange)) {
-      const record = decodeHeader(key, value, (keyBytes) => this.index.get(keyToString(keyBytes))?.key ?? keepBytes(keyBytes));
+      const record = decodeHeader(key, value, (keyBytes) => {
+        const name = keyToString(keyBytes);
+        return this.index.get(name)?.name ?? name;
+      });
       if (record.main > this.currentRevision) throw new MvccCorruptError(`record ${record.main}.${record.sub} is beyond revision ${this.currentRevision}`);
       this.appendLoaded(record);
     }
@@ -280,7 +282,7 @@ export class MvccStore {
 
   /** Adds a record read from disk or an image (records of one key arrive oldest first). */
   private appendLoaded(record: StoredRecord): void {
-    const name = keyToString(record.key);
+    const name = record.name;
     let keyIndex = this.index.get(name);
     const last = keyIndex?.last();
     if (record.tombstone && (last === undefined || last.tombstone)) throw new MvccCorruptError(`tombstone ${record.main}.${record.sub} for a key that is not live`);
@@ -288,7 +290,7 @@ export class MvccStore {
       throw new MvccCorruptError(`records of one key out of order at ${record.main}.${record.sub}`);
     }
     if (keyIndex === undefined) {
-      keyIndex = new KeyIndex(record.key);
+      keyIndex = new KeyIndex(name);
       this.index.set(name, keyIndex);
     }
     const wasLive = last !== undefined && !last.tombstone;
@@ -484,12 +486,12 @@ export class MvccStore {
     let keyIndex = this.index.get(name);
     this.touch(txn, name, keyIndex);
     if (keyIndex === undefined) {
-      keyIndex = new KeyIndex(keepBytes(key));
+      keyIndex = new KeyIndex(name);
       this.index.set(name, keyIndex);
     }
     const previousRecord = keyIndex.latest();
     const previous = previousRecord === undefined ? undefined : this.keyValueOf(previousRecord);
-    const record = new StoredRecord(keyIndex.key, txn.main, txn.sub++, previousRecord?.createRevision ?? txn.main, (previousRecord?.version ?? 0) + 1, lease, value.byteLength, false);
+    const record = new StoredRecord(keyIndex.name, txn.main, txn.sub++, previousRecord?.createRevision ?? txn.main, (previousRecord?.version ?? 0) + 1, lease, value.byteLength, false);
     keyIndex.append(record);
     txn.records.push(record);
     if (previous === undefined) this.liveKeys++;
@@ -507,8 +509,8 @@ export class MvccStore {
       if (live !== undefined) doomed.push({ keyIndex, kv: this.keyValueOf(live) });
     });
     for (const { keyIndex, kv } of doomed) {
-      this.touch(txn, keyToString(keyIndex.key), keyIndex);
-      const record = new StoredRecord(keyIndex.key, txn.main, txn.sub++, 0, 0, 0n, 0, true);
+      this.touch(txn, keyIndex.name, keyIndex);
+      const record = new StoredRecord(keyIndex.name, txn.main, txn.sub++, 0, 0, 0n, 0, true);
       keyIndex.append(record);
       txn.records.push(record);
       this.liveKeys--;
@@ -574,7 +576,7 @@ export class MvccStore {
     const kept: StoredRecord[] = [];
     for (; first < this.history.length; first++) {
       const record = this.history[first];
-      if (record.main > revision || this.index.get(keyToString(record.key))?.recordAt(revision) === record) kept.push(record);
+      if (record.main > revision || this.index.get(record.name)?.recordAt(revision) === record) kept.push(record);
     }
     this.history = kept;
   }
@@ -606,7 +608,7 @@ export class MvccStore {
       if (events.length >= eventsMax || scanned >= scanMax) return { events, scannedTo: main - 1 };
       for (; position < this.history.length && this.history[position].main === main; position++, scanned++) {
         const record = this.history[position];
-        const name = keyToString(record.key);
+        const name = record.name;
         if (matches(name)) events.push(this.eventOf(record, name));
       }
     }
@@ -831,7 +833,8 @@ export class MvccStore {
     for (const { revision: at, kv, tombstone } of records) {
       if (at.main > revision) throw new MvccCorruptError(`snapshot record ${at.main}.${at.sub} is beyond revision ${revision}`);
       if (at.main !== kv.modRevision) throw new MvccCorruptError(`snapshot record ${at.main}.${at.sub} has mod revision ${kv.modRevision}`);
-      const record = new StoredRecord(next.index.get(keyToString(kv.key))?.key ?? kv.key, at.main, at.sub, kv.createRevision, kv.version, kv.lease, tombstone ? 0 : kv.value.byteLength, tombstone);
+      const name = keyToString(kv.key);
+      const record = new StoredRecord(next.index.get(name)?.name ?? name, at.main, at.sub, kv.createRevision, kv.version, kv.lease, tombstone ? 0 : kv.value.byteLength, tombstone);
       next.appendLoaded(record);
       stored.push({ record, value: kv.value });
     }
@@ -880,7 +883,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 function comparator(target: SortTarget, values: Map<StoredRecord, Uint8Array> | undefined): (a: StoredRecord, b: StoredRecord) => number {
   switch (target) {
     case SortTarget.Key:
-      return (a, b) => compareBytes(a.key, b.key);
+      return (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     case SortTarget.Version:
       return (a, b) => a.version - b.version;
     case SortTarget.Create:

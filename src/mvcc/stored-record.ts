@@ -5,13 +5,16 @@
 // nested revision or KeyValue objects): at 100,000 records the old three-objects-plus-value form
 // cost about 250 bytes of object headers per record before the value itself.
 
-import type { KeyValue, RevisionRecord } from './codec.js';
+import { stringToKey, type KeyValue, type RevisionRecord } from './codec.js';
 import type { Revision } from './revision.js';
 
 export class StoredRecord {
   constructor(
-    /** Shared with the key's KeyIndex (one copy per key, not per record). */
-    readonly key: Uint8Array,
+    /**
+     * The key as a latin1 string (one char per byte), the very string the index is keyed by: one
+     * copy per key, shared by its records, and no Buffer object per key (about 100 bytes each).
+     */
+    readonly name: string,
     /** The revision: main (= the record's mod_revision) and sub. */
     readonly main: number,
     readonly sub: number,
@@ -30,7 +33,7 @@ export class StoredRecord {
 
   /** The record as a KeyValue with `value` (read by the caller through ValueStore). */
   keyValue(value: Uint8Array): KeyValue {
-    return { key: this.key, createRevision: this.createRevision, modRevision: this.main, version: this.version, value, lease: this.lease };
+    return { key: stringToKey(this.name), createRevision: this.createRevision, modRevision: this.main, version: this.version, value, lease: this.lease };
   }
 
   /** The record with its value, in the form images and HashKV encode. */

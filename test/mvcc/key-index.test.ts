@@ -3,7 +3,7 @@ import { KeyIndex } from '../../src/mvcc/key-index.js';
 import { StoredRecord } from '../../src/mvcc/stored-record.js';
 import { crc32, crc32Update } from '../../src/mvcc/codec.js';
 
-const KEY = Buffer.from('k');
+const KEY = 'k';
 
 function putRecord(main: number, sub = 0): StoredRecord {
   return new StoredRecord(KEY, main, sub, 0, 0, 0n, `v${main}.${sub}`.length, false);

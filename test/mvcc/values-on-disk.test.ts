@@ -147,7 +147,7 @@ async function toLegacyLayout(dir: string, legacyCount = Infinity): Promise<numb
   let converted = 0;
   for await (const [key, header] of db.iterator(headerKeyRange)) {
     if (converted >= legacyCount) break;
-    const record = decodeHeader(key, header, (bytes) => Buffer.from(bytes));
+    const record = decodeHeader(key, header, (bytes) => bytes.toString('latin1'));
     const valueKeyBytes = Buffer.from(key);
     valueKeyBytes[0] = 0x76;
     const stored = await db.get(valueKeyBytes);
