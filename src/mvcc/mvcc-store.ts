@@ -179,6 +179,8 @@ type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del
 const IMAGE_MAGIC = Buffer.from('RKVMVCC2', 'latin1');
 const IMAGE_MAGIC_V1 = Buffer.from('RKVMVCC1', 'latin1');
 const EMPTY = new Uint8Array(0);
+/** How whole-store scans (HashKV, images) read values: past the cache, so the hot values stay. */
+const SCAN = { cache: false } as const;
 /** Record headers taken from the iterator per read while loading. */
 const HEADERS_PER_READ = 1000;
 
@@ -649,7 +651,7 @@ export class MvccStore {
       for (const record of keyIndex.records()) {
         if (record.main > at) break;
         crc = crc32Update(crc, revisionToBytes(record.revision));
-        crc = crc32Update(crc, encodeRecord(record.withValue(this.values.read(record))).subarray(4));
+        crc = crc32Update(crc, encodeRecord(record.withValue(this.values.read(record, SCAN))).subarray(4));
       }
     });
     return { hash: crc, compactRevision: this.compacted, hashRevision: at, revision: this.currentRevision };
@@ -770,7 +772,7 @@ export class MvccStore {
     assert(this.txn === null, 'image() inside a write transaction');
     const records: RevisionRecord[] = [];
     this.index.forEach((keyIndex) => {
-      for (const record of keyIndex.records()) records.push(record.withValue(this.values.read(record)));
+      for (const record of keyIndex.records()) records.push(record.withValue(this.values.read(record, SCAN)));
     });
     return { appliedIndex: this.applied, revision: this.currentRevision, compacted: this.compacted, records, meta: new Map(this.extraMeta) };
   }

@@ -32,8 +32,12 @@ export class ValueStore {
     this.cache = new ValueCache(cacheBytes);
   }
 
-  /** The record's value (empty for a tombstone or an empty value). Throws MvccCorruptError if the database lost it. */
-  read(record: StoredRecord): Uint8Array {
+  /**
+   * The record's value (empty for a tombstone or an empty value). Throws MvccCorruptError if the
+   * database lost it. A scan of everything (HashKV, a snapshot image) passes `cache: false`, so it
+   * does not push the hot values out.
+   */
+  read(record: StoredRecord, options: { cache?: boolean } = {}): Uint8Array {
     if (record.valueBytes === 0) return EMPTY;
     const pending = this.pending.get(record);
     if (pending !== undefined) return pending.subarray(4);
@@ -41,7 +45,7 @@ export class ValueStore {
     if (cached !== undefined) return cached;
     this.diskReads++;
     const value = decodeValue(record, this.db.getSync(valueKey(record)));
-    if (!this.cache.admits(value.byteLength)) return value;
+    if (options.cache === false || !this.cache.admits(value.byteLength)) return value;
     const kept = keepBytes(value);
     this.cache.set(record, kept);
     return kept;

@@ -70,6 +70,21 @@ describe('values on disk', () => {
     txn.end();
   });
 
+  it('HashKV reads past the cache: it neither fills it nor pushes the hot values out', async () => {
+    const store = await openStore(tempDir());
+    writeRounds(store);
+    await store.persist(1);
+    store.get(b('k05'));
+    const afterHot = store.valueDiskReads;
+    store.hash();
+    const afterHash = store.valueDiskReads;
+    expect(afterHash).toBeGreaterThan(afterHot + 100);
+    store.get(b('k05'));
+    expect(store.valueDiskReads).toBe(afterHash); // still cached
+    store.get(b('k06'));
+    expect(store.valueDiskReads).toBe(afterHash + 1); // read by the hash, but not cached by it
+  });
+
   it('sorts by value from disk, and keys_only reads no value', async () => {
     const dir = tempDir();
     const store = await openStore(dir, { valueCacheBytes: 0 });
