@@ -317,6 +317,18 @@ export class MvccStore {
     return record.keyValue(this.values.read(record));
   }
 
+  private readonly readValue = (record: StoredRecord): Uint8Array => this.values.read(record);
+
+  /**
+   * A previous value (prevKv) whose value is read only if someone looks: most puts and deletes
+   * never do, and an overwrite would otherwise read the old value from the database every time.
+   * Who needs it reads it before the record can be compacted away: the watch hub while the change
+   * is applied, the member's apply (prev_kv asked) in the same step.
+   */
+  private previousKeyValueOf(record: StoredRecord): KeyValue {
+    return record.lazyKeyValue(this.readValue);
+  }
+
   /** Values read from LevelDB so far (not from pending batches or the cache): for tests and measurements. */
   get valueDiskReads(): number {
     return this.values.diskReads;
@@ -502,7 +514,7 @@ export class MvccStore {
       this.index.set(name, keyIndex);
     }
     const previousRecord = keyIndex.latest();
-    const previous = previousRecord === undefined ? undefined : this.keyValueOf(previousRecord);
+    const previous = previousRecord === undefined ? undefined : this.previousKeyValueOf(previousRecord);
     const record = new StoredRecord(keyIndex.name, txn.main, txn.sub++, previousRecord?.createRevision ?? txn.main, (previousRecord?.version ?? 0) + 1, lease, value.byteLength, false);
     keyIndex.append(record);
     txn.records.push(record);
@@ -518,7 +530,7 @@ export class MvccStore {
     const doomed: Array<{ keyIndex: KeyIndex; kv: KeyValue }> = [];
     this.scan(key, rangeEnd, (keyIndex) => {
       const live = keyIndex.latest();
-      if (live !== undefined) doomed.push({ keyIndex, kv: this.keyValueOf(live) });
+      if (live !== undefined) doomed.push({ keyIndex, kv: this.previousKeyValueOf(live) });
     });
     for (const { keyIndex, kv } of doomed) {
       this.touch(txn, keyIndex.name, keyIndex);
@@ -629,7 +641,7 @@ export class MvccStore {
 
   private eventOf(record: StoredRecord, name: string): Event {
     const previous = this.index.get(name)?.recordBefore(record.main, record.sub);
-    const prevKv = previous === undefined || previous.tombstone ? undefined : this.keyValueOf(previous);
+    const prevKv = previous === undefined || previous.tombstone ? undefined : this.previousKeyValueOf(previous);
     return { type: record.tombstone ? 'delete' : 'put', kv: this.keyValueOf(record), prevKv };
   }
 

@@ -36,6 +36,18 @@ export class StoredRecord {
     return { key: stringToKey(this.name), createRevision: this.createRevision, modRevision: this.main, version: this.version, value, lease: this.lease };
   }
 
+  /**
+   * The record as a KeyValue whose `value` is read (once) when first asked for: a prevKv, which
+   * most writes never look at (no prev_kv asked, no watcher wanting it). `value` is an own
+   * enumerable property, so a spread ({ ...kv }) reads it and copies a plain KeyValue.
+   */
+  lazyKeyValue(read: (record: StoredRecord) => Uint8Array): KeyValue {
+    const kv = { key: stringToKey(this.name), createRevision: this.createRevision, modRevision: this.main, version: this.version, lease: this.lease } as { value?: Uint8Array } & Omit<KeyValue, 'value'>;
+    let value: Uint8Array | undefined;
+    Object.defineProperty(kv, 'value', { enumerable: true, get: () => (value ??= read(this)) });
+    return kv as KeyValue;
+  }
+
   /** The record with its value, in the form images and HashKV encode. */
   withValue(value: Uint8Array): RevisionRecord {
     return { revision: this.revision, kv: this.keyValue(value), tombstone: this.tombstone };

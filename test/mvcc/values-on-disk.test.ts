@@ -85,6 +85,23 @@ describe('values on disk', () => {
     expect(store.valueDiskReads).toBe(afterHash + 1); // read by the hash, but not cached by it
   });
 
+  it('an overwrite or delete reads the old value only when its prevKv is looked at', async () => {
+    const store = await openStore(tempDir(), { valueCacheBytes: 0 });
+    put(store, 'a', 'a1');
+    put(store, 'b', 'b1');
+    await store.persist(1);
+    const txn = store.write();
+    const previous = txn.put(b('a'), b('a2'), 0n);
+    const deleted = txn.deleteRange(b('b'), NONE);
+    txn.end();
+    expect(store.valueDiskReads).toBe(0);
+    expect(s(previous!.value)).toBe('a1');
+    expect({ ...deleted[0] }).toMatchObject({ value: b('b1'), modRevision: 3 });
+    expect(store.valueDiskReads).toBe(2);
+    expect(s(previous!.value)).toBe('a1'); // read once
+    expect(store.valueDiskReads).toBe(2);
+  });
+
   it('sorts by value from disk, and keys_only reads no value', async () => {
     const dir = tempDir();
     const store = await openStore(dir, { valueCacheBytes: 0 });
