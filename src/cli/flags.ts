@@ -40,6 +40,7 @@ const FLAGS = {
   'peer-trusted-ca-file': 'string',
   'peer-client-cert-auth': 'boolean',
   'experimental-watch-progress-notify-interval': 'duration',
+  'experimental-value-cache-bytes': 'integer',
   'initial-election-tick-advance': 'boolean',
 } as const satisfies Record<string, FlagKind>;
 
@@ -202,6 +203,7 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
       'experimental-watch-progress-notify-interval',
       flags['experimental-watch-progress-notify-interval'] ?? `${configDefaults.watchProgressNotifyIntervalMs}ms`,
     ),
+    valueCacheBytes: parseInteger('experimental-value-cache-bytes', flags['experimental-value-cache-bytes'] ?? String(configDefaults.valueCacheBytes), 0),
     logLevel: logLevel as LogLevel,
     clientTls,
     peerTls,

@@ -23,9 +23,10 @@ export const Failpoint = {
    */
   ProposeEntries: 'propose-entries',
   /**
-   * Kill the process (SIGKILL, as kill -9) during a snapshot install, right after the named durable
-   * step of the store's directory swap: "old-aside" (kv renamed to kv.old) or "staged-in" (the
-   * staged copy renamed to kv). Shows a crash mid-install leaves the old store or the new one.
+   * Kill the process (SIGKILL, as kill -9) during a snapshot install, right after the named step:
+   * "loaded" (the staged copy is loaded aside, not yet active) or "switched" (kv.current durably
+   * names the staged copy; the old database is not yet removed). Shows a crash mid-install leaves
+   * the old store or the new one.
    */
   SnapshotInstallCrashAfter: 'snapshot-install-crash-after',
 } as const;

@@ -1,8 +1,9 @@
-// The byte forms of the store: database keys, revision records, the meta record, and a CRC-32.
+// The byte forms of the store: revision records, the meta record, and a CRC-32.
 //
-// Database layout (one classic-level database):
-//   'r' + main u64 BE + sub u64 BE  → a revision record (below); a range scan reads history in
-//                                      revision order
+// The database's record entries are in layout.ts (headers and values apart). The whole revision
+// record below is what snapshot images and HashKV encode, and what layout version 1 stored:
+//   'r' + main u64 BE + sub u64 BE  → a revision record (below); read only to convert a layout-1
+//                                      store (layout.ts)
 //   'm'                             → meta: crc u32, appliedIndex f64, revision f64,
 //                                      compactedRevision f64
 //   'x:' + name (utf8)              → a member metadata record (getMeta/setMeta), raw bytes

@@ -3,92 +3,79 @@
 // by a tombstone; the last one is open (the key is live) or closed (the key is deleted).
 //
 // Records are in revision order inside a generation and across generations, so "the key as of
-// revision R" is the last record with main ≤ R — absent if that is a tombstone.
+// revision R" is the last record with main ≤ R — absent if that is a tombstone. They are held in
+// one flat array, generations being the runs that end at tombstones: most keys have one or two
+// records, and an array per generation (each with room for 17 on its first push) cost more than
+// the records themselves.
 
 import { assert } from './errors.js';
-import { compareRevisions, formatRevision } from './revision.js';
-import type { KeyValue, RevisionRecord } from './codec.js';
+import { isBefore, type StoredRecord } from './stored-record.js';
+
+/** Below this many records an append copies the array at its exact size instead of growing it with spare room. */
+const EXACT_SIZE_RECORDS_MAX = 8;
 
 export class KeyIndex {
-  readonly key: Uint8Array;
-  /** Oldest first; never holds an empty generation. */
-  private generations: RevisionRecord[][] = [];
+  /** The key as a latin1 string: the index's key for it, shared with its records. */
+  readonly name: string;
+  /** Oldest first; a tombstone closes the generation it ends. */
+  private history: StoredRecord[] = [];
 
-  constructor(key: Uint8Array) {
-    this.key = key;
+  constructor(name: string) {
+    this.name = name;
   }
 
   /** True when no history is left (every record was compacted away). */
   get isEmpty(): boolean {
-    return this.generations.length === 0;
+    return this.history.length === 0;
   }
 
   /** The record with the highest revision, if any. */
-  last(): RevisionRecord | undefined {
-    const generation = this.generations[this.generations.length - 1];
-    return generation?.[generation.length - 1];
+  last(): StoredRecord | undefined {
+    return this.history[this.history.length - 1];
   }
 
-  /** The live value now (ignoring nothing: includes records of an open write transaction). */
-  latest(): KeyValue | undefined {
+  /** The live record now (ignoring nothing: includes records of an open write transaction). */
+  latest(): StoredRecord | undefined {
     const record = this.last();
-    return record === undefined || record.tombstone ? undefined : record.kv;
+    return record === undefined || record.tombstone ? undefined : record;
   }
 
   /** Appends a record; it must be newer than every record held. A put after a tombstone starts a generation. */
-  append(record: RevisionRecord): void {
+  append(record: StoredRecord): void {
     const previous = this.last();
-    assert(previous === undefined || compareRevisions(previous.revision, record.revision) < 0, () => `revision ${formatRevision(record.revision)} appended after ${formatRevision(previous!.revision)}`);
-    if (record.tombstone) {
-      assert(previous !== undefined && !previous.tombstone, 'tombstone for a key that is not live');
-      this.generations[this.generations.length - 1].push(record);
-    } else if (previous === undefined || previous.tombstone) {
-      this.generations.push([record]);
-    } else {
-      this.generations[this.generations.length - 1].push(record);
+    assert(previous === undefined || isBefore(previous, record.main, record.sub), () => `revision ${record.main}.${record.sub} appended after ${previous!.main}.${previous!.sub}`);
+    if (record.tombstone) assert(previous !== undefined && !previous.tombstone, 'tombstone for a key that is not live');
+    // concat allocates the exact size; a spread ([...a, b]) leaves room for 16 more (186 bytes for one record).
+    if (this.history.length < EXACT_SIZE_RECORDS_MAX) this.history = this.history.concat(record);
+    else this.history.push(record);
+  }
+
+  /** The position of the first record not before revision (main, sub). */
+  private firstNotBefore(main: number, sub: number): number {
+    let low = 0;
+    let high = this.history.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (isBefore(this.history[middle], main, sub)) low = middle + 1;
+      else high = middle;
     }
+    return low;
   }
 
   /** The last record with main revision ≤ `main` (a tombstone included), or undefined. */
-  recordAt(main: number): RevisionRecord | undefined {
-    for (let g = this.generations.length - 1; g >= 0; g--) {
-      const generation = this.generations[g];
-      if (generation[0].revision.main > main) continue;
-      // Binary search: the first record with main > `main`; the one before it is the answer.
-      let low = 0;
-      let high = generation.length;
-      while (low < high) {
-        const middle = (low + high) >>> 1;
-        if (generation[middle].revision.main <= main) low = middle + 1;
-        else high = middle;
-      }
-      return generation[low - 1];
-    }
-    return undefined;
+  recordAt(main: number): StoredRecord | undefined {
+    return this.history[this.firstNotBefore(main + 1, 0) - 1];
   }
 
-  /** The record just before `revision` in this key's history (across generations), or undefined. */
-  recordBefore(revision: { main: number; sub: number }): RevisionRecord | undefined {
-    for (let g = this.generations.length - 1; g >= 0; g--) {
-      const generation = this.generations[g];
-      if (compareRevisions(generation[0].revision, revision) >= 0) continue;
-      // Binary search: the first record not before `revision`; the one before it is the answer.
-      let low = 0;
-      let high = generation.length;
-      while (low < high) {
-        const middle = (low + high) >>> 1;
-        if (compareRevisions(generation[middle].revision, revision) < 0) low = middle + 1;
-        else high = middle;
-      }
-      return generation[low - 1];
-    }
-    return undefined;
+  /** The record just before revision (main, sub) in this key's history (across generations), or undefined. */
+  recordBefore(main: number, sub: number): StoredRecord | undefined {
+    return this.history[this.firstNotBefore(main, sub) - 1];
   }
 
-  /** The key's value as of revision `main`, or undefined if it did not exist then. */
-  at(main: number): KeyValue | undefined {
+  /** The key's live record as of revision `main`, or undefined if it did not exist then. */
+  at(main: number): StoredRecord | undefined {
     const record = this.recordAt(main);
-    return record === undefined || record.tombstone ? undefined : record.kv;
+    return record === undefined || record.tombstone ? undefined : record;
   }
 
   /**
@@ -96,47 +83,51 @@ export class KeyIndex {
    * if that is a put (the value the key had at `main`). A tombstone at or below `main` vanishes with
    * its whole generation. Returns the records dropped.
    */
-  compact(main: number): RevisionRecord[] {
-    const dropped: RevisionRecord[] = [];
-    const kept: RevisionRecord[][] = [];
-    for (const generation of this.generations) {
-      const closedAtOrBelow = generation[generation.length - 1].tombstone && generation[generation.length - 1].revision.main <= main;
-      if (closedAtOrBelow) {
+  compact(main: number): StoredRecord[] {
+    const dropped: StoredRecord[] = [];
+    const kept: StoredRecord[] = [];
+    for (const generation of this.generations()) {
+      const end = generation[generation.length - 1];
+      if (end.tombstone && end.main <= main) {
         dropped.push(...generation);
         continue;
       }
       // The first record to keep: the last one with main ≤ `main` (a put, or the generation's
       // first record when the whole generation is above `main`).
       let first = 0;
-      while (first + 1 < generation.length && generation[first + 1].revision.main <= main) first++;
+      while (first + 1 < generation.length && generation[first + 1].main <= main) first++;
       dropped.push(...generation.slice(0, first));
-      kept.push(first === 0 ? generation : generation.slice(first));
+      kept.push(...generation.slice(first));
     }
-    this.generations = kept;
+    if (dropped.length > 0) this.history = kept.slice();
     return dropped;
   }
 
   /** Every record held, oldest first. */
-  *records(): Generator<RevisionRecord> {
-    for (const generation of this.generations) yield* generation;
+  records(): readonly StoredRecord[] {
+    return this.history;
   }
 
-  /** The generations, oldest first (copies; for inspection and tests). */
-  generationList(): RevisionRecord[][] {
-    return this.generations.map((generation) => [...generation]);
+  /** The generations, oldest first (copies). */
+  generationList(): StoredRecord[][] {
+    return [...this.generations()];
+  }
+
+  private *generations(): Generator<StoredRecord[]> {
+    let start = 0;
+    for (let i = 0; i < this.history.length; i++) {
+      if (this.history[i].tombstone || i === this.history.length - 1) {
+        yield this.history.slice(start, i + 1);
+        start = i + 1;
+      }
+    }
   }
 
   /** Removes records with main revision ≥ `main` (an abandoned write transaction). Returns them. */
-  truncateFrom(main: number): RevisionRecord[] {
-    const removed: RevisionRecord[] = [];
-    while (this.generations.length > 0) {
-      const generation = this.generations[this.generations.length - 1];
-      const record = generation[generation.length - 1];
-      if (record.revision.main < main) break;
-      removed.push(record);
-      generation.pop();
-      if (generation.length === 0) this.generations.pop();
-    }
-    return removed.reverse();
+  truncateFrom(main: number): StoredRecord[] {
+    const first = this.firstNotBefore(main, 0);
+    const removed = this.history.slice(first);
+    if (removed.length > 0) this.history = this.history.slice(0, first);
+    return removed;
   }
 }

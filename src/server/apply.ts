@@ -93,13 +93,15 @@ export function applyPut(txn: WriteTxn, put: PutRequest, context: ApplyContext):
   }
   if (lease !== NO_LEASE && !context.leaseExists(lease)) throw new ServerError(ServerErrorCode.LeaseNotFound, 'etcdserver: requested lease not found');
   const prevKv = txn.put(put.key, value, lease);
-  return put.prev_kv && prevKv !== undefined ? { prevKv } : {};
+  // The store reads a prevKv's value when first asked for; a spread reads it now, while applying,
+  // so the answer does not depend on a later compaction.
+  return put.prev_kv && prevKv !== undefined ? { prevKv: { ...prevKv } } : {};
 }
 
 export function applyDeleteRange(txn: WriteTxn, request: DeleteRangeRequest): DeleteRangeOutcome {
   requireKey(request.key);
   const prevKvs = txn.deleteRange(request.key, request.range_end ?? EMPTY);
-  return { deleted: prevKvs.length, prevKvs: request.prev_kv ? prevKvs : [] };
+  return { deleted: prevKvs.length, prevKvs: request.prev_kv ? prevKvs.map((kv) => ({ ...kv })) : [] };
 }
 
 /** A Txn: the compares decide the branch; its operations then run in order inside `txn`. */

@@ -35,6 +35,11 @@ export interface ServerConfig {
   readonly initialElectionTickAdvance: boolean;
   /** How often watchers that asked for progress_notify get one. */
   readonly watchProgressNotifyIntervalMs: number;
+  /**
+   * --experimental-value-cache-bytes: bytes of recently read or written values the store keeps in
+   * memory; every other value is read from its database on demand (0: none cached).
+   */
+  readonly valueCacheBytes: number;
   readonly logLevel: LogLevel;
   readonly clientTls: TlsFiles | null;
   readonly peerTls: TlsFiles | null;
@@ -57,5 +62,11 @@ export const configDefaults = {
   initialElectionTickAdvance: true,
   /** etcd's default: 10 minutes. */
   watchProgressNotifyIntervalMs: 600_000,
+  /**
+   * 64 MiB: holds the read working set of small-value stores whole (100,000 × 256 B is about 40 MiB
+   * with per-entry overhead) and about 8,000 values of 8 KiB; only values read are cached, so a
+   * load that is only written never fills it. A miss costs one synchronous LevelDB get (5–25 µs).
+   */
+  valueCacheBytes: 64 * 1024 * 1024,
   logLevel: 'info',
 } as const;

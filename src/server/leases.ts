@@ -32,7 +32,8 @@ export class MemberLeases implements StoreObserver {
       const record = this.store.getMeta(name);
       if (record !== undefined && id !== undefined) this.lessor.grant(id, record.readDoubleBE(0), this.now());
     }
-    const { kvs } = this.store.range(EMPTY, Uint8Array.of(0));
+    // keys_only: the store reads no value (each would be a database read at open).
+    const { kvs } = this.store.range(EMPTY, Uint8Array.of(0), { keysOnly: true });
     for (const kv of kvs) if (kv.lease !== NO_LEASE) this.lessor.attach(kv.lease, keyToString(kv.key));
   }
 

@@ -204,7 +204,7 @@ export class RaftMember {
     if (self === undefined) throw new ServerError(ServerErrorCode.BadConfig, `--initial-cluster has no member named ${config.name}`);
     const wal = await openWal(config, initial.clusterId, self.id, logger, failpoints);
     const clusterId = wal.identity.clusterId;
-    const store = await MvccStore.open(storeDirectoryOf(config));
+    const store = await MvccStore.open(storeDirectoryOf(config), { valueCacheBytes: config.valueCacheBytes });
     await checkStoreCoversSnapshot(store, wal);
     const membership = await Membership.load(store, members);
     const leases = new MemberLeases(store, new Lessor(Math.ceil((1.5 * config.electionTimeoutMs) / 1000)), monotonicNow);

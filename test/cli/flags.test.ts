@@ -44,6 +44,13 @@ describe('raftkv flags (etcd names)', () => {
     });
   });
 
+  it('--experimental-value-cache-bytes sizes the store\'s value cache (default 64 MiB, 0 allowed)', () => {
+    expect(parseServerFlags([]).valueCacheBytes).toBe(64 * 1024 * 1024);
+    expect(parseServerFlags(['--experimental-value-cache-bytes', '1048576']).valueCacheBytes).toBe(1048576);
+    expect(parseServerFlags(['--experimental-value-cache-bytes=0']).valueCacheBytes).toBe(0);
+    expect(() => parseServerFlags(['--experimental-value-cache-bytes', '-1'])).toThrow(/experimental-value-cache-bytes must be an integer >= 0/);
+  });
+
   it('takes RAFTKV_* and ETCD_* environment variables, with the command line winning', () => {
     const config = parseServerFlags(['--name', 'cli'], { RAFTKV_DATA_DIR: '/d', ETCD_SNAPSHOT_COUNT: '5', RAFTKV_NAME: 'env', ETCD_INITIAL_CLUSTER: 'cli=http://localhost:2380' });
     expect(config.name).toBe('cli');

@@ -5,7 +5,7 @@
 // Every time, the end state is every key, value and revision equal (HashKV) on every member.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster, call, eventually, freePort, type MemberProcess } from './harness.js';
@@ -37,11 +37,13 @@ async function load(c: TestCluster, member: MemberProcess, puts = PUTS): Promise
   for (let i = 0; i < 5; i++) await call(c.client(member), 'DeleteRange', { key: Buffer.from(`big/${String(i).padStart(4, '0')}`) });
 }
 
-/** The staged snapshot copies in a member's data dir (beside its store, member/kv). */
+/** The staged snapshot copies in a member's data dir (beside its store, member/kv), not counting the active database kv.current names. */
 function stagingDirs(member: MemberProcess): string[] {
   const dir = join(member.dataDir, 'member');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((name) => name.startsWith('kv.staging-'));
+  const pointer = join(dir, 'kv.current');
+  const active = existsSync(pointer) ? readFileSync(pointer, 'utf8').trim() : 'kv';
+  return readdirSync(dir).filter((name) => name.startsWith('kv.db-') && name !== active);
 }
 
 /** Resolves once `member` has a staged copy on disk: a snapshot is being received. */
@@ -140,16 +142,16 @@ describe('streamed snapshots', () => {
     await expectEqualStores(c);
   }, 90_000);
 
-  it('a receiver killed mid-install, at either rename of the swap, restarts with the old store or the new one and catches up; a wiped, re-added follower catches up', async () => {
+  it('a receiver killed mid-install, before or after the switch to the staged copy, restarts with the old store or the new one and catches up; a wiped, re-added follower catches up', async () => {
     const puts = 200; // a smaller store: this test is about the install, not the transfer
     cluster = await TestCluster.start(3, ['--snapshot-count=100', '--log-level=info']);
     const c = cluster;
     const leader = await c.waitForLeader();
     await load(c, leader, puts);
-    const storeDir = (member: MemberProcess): string[] => readdirSync(join(member.dataDir, 'member')).filter((name) => name.startsWith('kv')).map((name) => name.replace(/staging-.*/, 'staging')).sort();
-    for (const [name, step, left] of [
-      ['m4', 'old-aside', ['kv.old', 'kv.staging']],
-      ['m5', 'staged-in', ['kv', 'kv.old']],
+    const storeDir = (member: MemberProcess): string[] => readdirSync(join(member.dataDir, 'member')).filter((name) => name.startsWith('kv')).map((name) => name.replace(/db-.*/, 'db')).sort();
+    for (const [name, step, left, settled] of [
+      ['m4', 'loaded', ['kv', 'kv.db'], ['kv.current', 'kv.db']],
+      ['m5', 'switched', ['kv', 'kv.current', 'kv.db'], ['kv.current', 'kv.db']],
     ] as const) {
       const { learner } = await addLearner(c, leader, name);
       const child = c.launch(learner, ['--initial-cluster-state=existing'], { RAFTKV_FAILPOINTS: JSON.stringify({ 'snapshot-install-crash-after': step }) });
@@ -159,7 +161,7 @@ describe('streamed snapshots', () => {
       expect(storeDir(learner)).toEqual(left);
       c.launch(learner);
       await expectEqualStores(c, 30_000, puts);
-      expect(storeDir(learner)).toEqual(['kv']);
+      expect(storeDir(learner)).toEqual(settled);
     }
 
     // A follower killed, its data dir wiped, removed and added back: it catches up by snapshot too.

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { KeyIndex } from '../../src/mvcc/key-index.js';
-import type { RevisionRecord } from '../../src/mvcc/codec.js';
+import { StoredRecord } from '../../src/mvcc/stored-record.js';
 import { crc32, crc32Update } from '../../src/mvcc/codec.js';
 
-const KEY = Buffer.from('k');
+const KEY = 'k';
 
-function putRecord(main: number, sub = 0): RevisionRecord {
-  return { revision: { main, sub }, tombstone: false, kv: { key: KEY, value: Buffer.from(`v${main}.${sub}`), createRevision: 0, modRevision: main, version: 0, lease: 0n } };
+function putRecord(main: number, sub = 0): StoredRecord {
+  return new StoredRecord(KEY, main, sub, 0, 0, 0n, `v${main}.${sub}`.length, false);
 }
-function tombRecord(main: number, sub = 0): RevisionRecord {
-  return { revision: { main, sub }, tombstone: true, kv: { key: KEY, value: new Uint8Array(0), createRevision: 0, modRevision: main, version: 0, lease: 0n } };
+function tombRecord(main: number, sub = 0): StoredRecord {
+  return new StoredRecord(KEY, main, sub, 0, 0, 0n, 0, true);
 }
-const mains = (records: Iterable<RevisionRecord>): number[] => [...records].map((record) => record.revision.main);
+const mains = (records: Iterable<StoredRecord>): number[] => [...records].map((record) => record.main);
 
 describe('KeyIndex', () => {
   // put 2, put 3, delete 4, put 6, put 8: generations [2,3,4†] [6,8]
@@ -28,12 +28,12 @@ describe('KeyIndex', () => {
   it('answers the record visible at each revision; tombstones hide the key', () => {
     const index = history();
     expect(index.at(1)).toBeUndefined();
-    expect(index.at(2)?.modRevision).toBe(2);
-    expect(index.at(3)?.modRevision).toBe(3);
+    expect(index.at(2)?.main).toBe(2);
+    expect(index.at(3)?.main).toBe(3);
     expect(index.at(4)).toBeUndefined();
     expect(index.at(5)).toBeUndefined();
-    expect(index.at(7)?.modRevision).toBe(6);
-    expect(index.at(100)?.modRevision).toBe(8);
+    expect(index.at(7)?.main).toBe(6);
+    expect(index.at(100)?.main).toBe(8);
   });
 
   it('refuses out-of-order records and tombstones of dead keys', () => {
@@ -55,7 +55,7 @@ describe('KeyIndex', () => {
     index = history();
     expect(mains(index.compact(7))).toEqual([2, 3, 4]);
     expect(index.generationList().map(mains)).toEqual([[6, 8]]);
-    expect(index.at(7)?.modRevision).toBe(6);
+    expect(index.at(7)?.main).toBe(6);
 
     index = history();
     index.compact(9);
@@ -74,7 +74,7 @@ describe('KeyIndex', () => {
     const index = history();
     index.append(tombRecord(9, 0));
     index.append(putRecord(9, 1));
-    expect(index.truncateFrom(9).map((record) => record.revision.sub)).toEqual([0, 1]);
+    expect(index.truncateFrom(9).map((record) => record.sub)).toEqual([0, 1]);
     expect(index.generationList().map(mains)).toEqual([[2, 3, 4], [6, 8]]);
   });
 });

@@ -102,14 +102,14 @@ describe('persist and reopen', () => {
     for (const spy of single) expect(spy).not.toHaveBeenCalled();
   });
 
-  it('a damaged record refuses the open', async () => {
+  it('a damaged record header refuses the open', async () => {
     const dir = tempDir();
     const store = await openStore(dir);
     put(store, 'a', '1');
     await store.persist(1);
     await store.close();
     const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-    for await (const [key, value] of db.iterator({ gte: Buffer.from('r'), lt: Buffer.from('s') })) {
+    for await (const [key, value] of db.iterator({ gte: Buffer.from('h'), lt: Buffer.from('i') })) {
       value[value.length - 1] ^= 0xff;
       await db.put(key, value);
     }

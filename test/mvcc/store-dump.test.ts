@@ -1,15 +1,15 @@
 // A store's database dumped, staged and installed whole: the follower's side of a streamed
 // snapshot, without the transport. Crash points are simulated by leaving on disk what a kill -9
-// between two steps of the swap would leave.
+// between two steps of an install would leave.
 
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DumpBehindSnapshotError, DumpChecksumMismatchError, DumpMalformedError, DumpTruncatedError } from '../../src/mvcc/errors.js';
 import type { MvccStore } from '../../src/mvcc/mvcc-store.js';
 import { StoreDumpStager, type StoreDumpSource } from '../../src/mvcc/store-dump.js';
-import { newStagingDirectory, recoverStoreDirectory, swapInStaged } from '../../src/mvcc/store-directory.js';
+import { newStagingDirectory, recoverStoreDirectory, switchActiveStore } from '../../src/mvcc/store-directory.js';
 import { b, del, observe, openStore, put, tempDir } from './helpers.js';
 
 async function readAll(source: StoreDumpSource): Promise<Buffer[]> {
@@ -59,7 +59,8 @@ describe('store dumps', () => {
     expect(target.appliedIndex).toBe(77);
     expect(target.getMeta('members')).toEqual(b('[1,2,3]'));
     expect(restoredCalls).toBe(1);
-    expect(readdirSync(join(targetDir, '..')).sort()).toEqual(['kv']);
+    // The staged copy is the database now, where it was staged; the old one is gone.
+    expect(readdirSync(join(targetDir, '..')).sort()).toEqual(['kv.current', staged.slice(targetDir.length - 2)]);
     // And the installed database is what reopens.
     await target.close();
     const reopened = await openStore(targetDir);
@@ -127,46 +128,57 @@ describe('store dumps', () => {
     expect(readdirSync(join(targetDir, '..'))).toEqual(['kv']);
   });
 
-  it('a kill -9 at any point of the swap leaves the old store or the new one, and startup removes leftovers', async () => {
+  it('a kill -9 at any point of an install leaves the old store or the new one, and startup removes leftovers', async () => {
     const source = await openStore();
     writeHistory(source, 60, 100);
     source.markApplied(30);
     const chunks = await readAll(await source.openDump(4096));
     const sourceState = observe(source);
 
-    for (const crashAfter of ['staged', 'old-aside', 'staged-in'] as const) {
+    for (const crashAfter of ['staged', 'switched', 'installed-twice'] as const) {
       const targetDir = join(tempDir(), 'kv');
       const target = await openStore(targetDir);
       put(target, 'old', 'value');
       await target.persist(3);
       const oldState = observe(target);
+      if (crashAfter === 'installed-twice') {
+        // The active database is a former staged copy: the next install must replace that one.
+        await target.installStaged(await stage(targetDir, await readAll(await target.openDump(4096)), 3));
+        expect(observe(target)).toEqual(oldState);
+      }
       await target.close();
       const staged = await stage(targetDir, chunks, 30);
       // A second, half-written staging directory, as a stream cut by a crash leaves it.
       mkdirSync(newStagingDirectory(targetDir));
-      if (crashAfter !== 'staged') {
-        await swapInStaged(targetDir, staged, async (step) => {
-          if (step === crashAfter) throw new Error('simulated kill -9');
-        }).catch(() => {});
-      }
+      if (crashAfter !== 'staged') await switchActiveStore(targetDir, staged);
       const reopened = await openStore(targetDir);
-      expect(observe(reopened)).toEqual(crashAfter === 'staged-in' ? sourceState : oldState);
-      expect(readdirSync(join(targetDir, '..'))).toEqual(['kv']);
+      expect(observe(reopened)).toEqual(crashAfter === 'staged' ? oldState : sourceState);
+      const left = readdirSync(join(targetDir, '..')).map((name) => name.replace(/db-.*/, 'db'));
+      expect(left).toEqual(crashAfter === 'staged' ? ['kv'] : ['kv.current', 'kv.db']);
       await reopened.close();
     }
   });
 
-  it('startup recovery: kv.old without kv goes back; kv.old beside kv goes away', async () => {
+  it('startup recovery: kv.current names the database; every other database of the store and a half-written pointer go', async () => {
     const parent = tempDir();
     const kv = join(parent, 'kv');
-    mkdirSync(join(parent, 'kv.old'));
-    writeFileSync(join(parent, 'kv.old', 'marker'), 'old');
-    expect(await recoverStoreDirectory(kv)).toEqual({ rolledBack: true, removed: [] });
-    expect(existsSync(join(kv, 'marker'))).toBe(true);
-    renameSync(kv, join(parent, 'kv.old'));
-    mkdirSync(kv);
-    await recoverStoreDirectory(kv);
+    const active = newStagingDirectory(kv);
+    for (const directory of [kv, active, newStagingDirectory(kv)]) {
+      mkdirSync(directory);
+      writeFileSync(join(directory, 'marker'), directory);
+    }
+    // Nothing names a staged copy yet: kv is the database, staged copies are leftovers.
+    expect((await recoverStoreDirectory(kv)).active).toBe(kv);
     expect(readdirSync(parent)).toEqual(['kv']);
-    expect(existsSync(join(kv, 'marker'))).toBe(false);
+    mkdirSync(active);
+    await switchActiveStore(kv, active);
+    writeFileSync(join(parent, 'kv.current.tmp'), 'kv.db-half');
+    const recovered = await recoverStoreDirectory(kv);
+    expect(recovered.active).toBe(active);
+    expect(readdirSync(parent).sort()).toEqual(['kv.current', active.slice(parent.length + 1)].sort());
+    // A pointer naming something that is not a database of this store is refused, never guessed around.
+    writeFileSync(join(parent, 'kv.current'), 'elsewhere\n');
+    await expect(recoverStoreDirectory(kv)).rejects.toThrow(/not a database of this store/);
+    expect(existsSync(active)).toBe(true);
   });
 });

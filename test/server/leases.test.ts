@@ -46,6 +46,21 @@ describe('MemberLeases', () => {
     expect(leasesOn(reopened).lessor.has(2n ** 63n - 1n)).toBe(false);
   });
 
+  it('the reload after a restart reads no value: keys and leases come from the index alone', async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    const leases = leasesOn(store);
+    leases.grant(7n, 30);
+    for (let i = 0; i < 50; i++) put(store, `k${i}`, 'v'.repeat(100), i % 2 === 0 ? 7n : 0n);
+    await store.persist(5);
+    await store.close();
+
+    const reopened = await openStore(dir, { valueCacheBytes: 0 });
+    const reloaded = leasesOn(reopened);
+    expect(keysOf(reloaded, 7n)?.length).toBe(25);
+    expect(reopened.valueDiskReads).toBe(0);
+  });
+
   it('reads lease records as earlier versions wrote them (decimal name, TTL a double)', async () => {
     const store = await openStore();
     const ttl = Buffer.alloc(8);

@@ -45,7 +45,7 @@ function setup(): { root: string; storeDir: string; inbox: SnapshotInbox; staged
   const memberDir = join(root, 'member');
   const storeDir = join(memberDir, 'kv');
   const inbox = new SnapshotInbox(storeDir, pino({ level: 'silent' }));
-  const staged = (): string[] => (existsSync(memberDir) ? readdirSync(memberDir).filter((name) => name.startsWith('kv.staging-')) : []);
+  const staged = (): string[] => (existsSync(memberDir) ? readdirSync(memberDir).filter((name) => name.startsWith('kv.db-')) : []);
   return { root, storeDir, inbox, staged };
 }
 
@@ -57,7 +57,7 @@ describe('SnapshotInbox', () => {
     for (const chunk of chunks) await sink.write(chunk);
     const delivered = await sink.finish();
     expect(delivered.snapshot?.metadata.index).toBe(35);
-    expect(Buffer.from(delivered.snapshot!.data).toString()).toMatch(/^raftkv-staged:kv\.staging-/);
+    expect(Buffer.from(delivered.snapshot!.data).toString()).toMatch(/^raftkv-staged:kv\.db-/);
     expect(staged()).toHaveLength(1);
     inbox.keepOnly(delivered.snapshot!.data);
     const directory = inbox.take(delivered.snapshot!.data);
