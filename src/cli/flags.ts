@@ -30,6 +30,8 @@ const FLAGS = {
   'snapshot-count': 'integer',
   'quota-backend-bytes': 'integer',
   'max-request-bytes': 'integer',
+  'max-snapshots': 'integer',
+  'max-wals': 'integer',
   'log-level': 'string',
   'cert-file': 'string',
   'key-file': 'string',
@@ -158,6 +160,26 @@ function checkSchemes(flag: string, urls: readonly string[], tls: TlsFiles | nul
   }
 }
 
+/** etcd's recommended ceiling for --quota-backend-bytes: 8 GiB. */
+export const QUOTA_BACKEND_BYTES_RECOMMENDED_MAX = 8 * 1024 * 1024 * 1024;
+
+/**
+ * What the member should say about its flags when it starts, as etcd does: a disabled or oversized
+ * quota, and the file-purging flags raftkv has no files for.
+ */
+export function startupNotes(argv: readonly string[], env: NodeJS.ProcessEnv, config: ServerConfig): string[] {
+  const flags: RawFlags = { ...readEnvironment(env), ...parseArgv(argv) };
+  const notes: string[] = [];
+  if (config.quotaBackendBytes === Number.POSITIVE_INFINITY) notes.push('disabling backend quota');
+  else if (config.quotaBackendBytes > QUOTA_BACKEND_BYTES_RECOMMENDED_MAX) {
+    notes.push(`backend quota ${config.quotaBackendBytes} exceeds maximum recommended quota ${QUOTA_BACKEND_BYTES_RECOMMENDED_MAX}`);
+  }
+  for (const flag of ['max-snapshots', 'max-wals'] as const) {
+    if (flags[flag] !== undefined) notes.push(`--${flag} has no effect: raftkv's log and snapshots live in one database that drops what it no longer needs, with no files to purge`);
+  }
+  return notes;
+}
+
 /** Builds a validated configuration from the command line and the environment. */
 export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ServerConfig {
   const flags: RawFlags = { ...readEnvironment(env), ...parseArgv(argv) };
@@ -180,7 +202,11 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const logLevel = flags['log-level'] ?? configDefaults.logLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new FlagError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
-  const quota = parseInteger('quota-backend-bytes', flags['quota-backend-bytes'] ?? '0', 0);
+  // As etcd: 0 takes the default, a negative quota disables it (startupNotes says so).
+  const quota = parseInteger('quota-backend-bytes', flags['quota-backend-bytes'] ?? '0', Number.MIN_SAFE_INTEGER);
+  // Accepted so that etcd's command lines start raftkv; there are no snapshot or WAL files to purge (startupNotes).
+  parseInteger('max-snapshots', flags['max-snapshots'] ?? '5', 0);
+  parseInteger('max-wals', flags['max-wals'] ?? '5', 0);
   const clientTls = tlsFiles('', flags);
   const peerTls = tlsFiles('peer-', flags);
   const config: ServerConfig = {
@@ -196,7 +222,7 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: parseInteger('snapshot-count', flags['snapshot-count'] ?? String(configDefaults.snapshotCount), 1),
-    quotaBackendBytes: quota === 0 ? configDefaults.quotaBackendBytes : quota,
+    quotaBackendBytes: quota === 0 ? configDefaults.quotaBackendBytes : quota < 0 ? Number.POSITIVE_INFINITY : quota,
     maxRequestBytes: parseInteger('max-request-bytes', flags['max-request-bytes'] ?? String(configDefaults.maxRequestBytes), 1),
     initialElectionTickAdvance: parseBoolean('initial-election-tick-advance', flags['initial-election-tick-advance'] ?? String(configDefaults.initialElectionTickAdvance)),
     watchProgressNotifyIntervalMs: parseDuration(

@@ -6,7 +6,7 @@ import { startClientServer } from '../api/client-server.js';
 import { Failpoints } from '../failpoints/failpoints.js';
 import { RaftMember } from '../server/member.js';
 import { startFailpointServer } from './failpoint-server.js';
-import { FlagError, parseServerFlags } from './flags.js';
+import { FlagError, parseServerFlags, startupNotes } from './flags.js';
 
 const EXIT_BAD_FLAGS = 2;
 const EXIT_START_FAILED = 1;
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel, base: { name: config.name } });
+  for (const note of startupNotes(process.argv.slice(2), process.env, config)) logger.warn(note);
   let member: RaftMember;
   try {
     // Test harnesses only: faults to switch on (see src/failpoints/failpoints.ts).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FlagError, parseInitialCluster, parseServerFlags } from '../../src/cli/flags.js';
+import { FlagError, parseInitialCluster, parseServerFlags, startupNotes } from '../../src/cli/flags.js';
 import { clusterIdFor, initialMembership, memberIdFor } from '../../src/server/identity.js';
 
 const threeMembers = [
@@ -63,6 +63,19 @@ describe('raftkv flags (etcd names)', () => {
     expect(config.clientTls).toEqual({ certFile: 'c.pem', keyFile: 'k.pem', trustedCaFile: 'ca.pem', clientCertAuth: true });
   });
 
+  it("reads --quota-backend-bytes as etcd does: 0 the default, negative none, above 8 GiB a warning; takes --max-snapshots and --max-wals and says they do nothing", () => {
+    const notesFor = (argv: string[]): string[] => startupNotes(argv, {}, parseServerFlags(argv));
+    expect(parseServerFlags(['--quota-backend-bytes', '0']).quotaBackendBytes).toBe(2 * 1024 ** 3);
+    expect(notesFor(['--quota-backend-bytes', '0'])).toEqual([]);
+    expect(parseServerFlags(['--quota-backend-bytes', '-1']).quotaBackendBytes).toBe(Number.POSITIVE_INFINITY);
+    expect(notesFor(['--quota-backend-bytes', '-1'])).toEqual(['disabling backend quota']);
+    expect(notesFor(['--quota-backend-bytes', String(9 * 1024 ** 3)])).toEqual(['backend quota 9663676416 exceeds maximum recommended quota 8589934592']);
+    expect(notesFor(['--quota-backend-bytes', String(8 * 1024 ** 3)])).toEqual([]);
+    const purging = notesFor(['--max-snapshots', '3', '--max-wals=0']);
+    expect(purging).toHaveLength(2);
+    expect(purging[0]).toMatch(/^--max-snapshots has no effect/);
+  });
+
   it.each([
     [['--bogus', '1'], /unknown flag --bogus/],
     [['--heartbeat-interval', 'x'], /heartbeat-interval must be an integer/],
@@ -75,6 +88,8 @@ describe('raftkv flags (etcd names)', () => {
     [['--initial-cluster', 'default=http://localhost:2380/'], /must not contain a path/],
     [['--client-cert-auth'], /need --cert-file/],
     [['--log-level', 'loud'], /log-level/],
+    [['--max-wals', '-1'], /max-wals must be an integer >= 0/],
+    [['--max-snapshots', 'many'], /max-snapshots must be an integer >= 0/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseServerFlags(argv as string[])).toThrow(FlagError);
     expect(() => parseServerFlags(argv as string[])).toThrow(message as RegExp);

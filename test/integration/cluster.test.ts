@@ -1,7 +1,7 @@
 // Real member processes on loopback: writes go through Raft, reads are linearizable on any
 // member, and nothing acknowledged is lost when members are killed with SIGKILL and restarted.
 
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestCluster, call, eventually, type MemberProcess } from './harness.js';
@@ -157,7 +157,9 @@ describe('snapshots', () => {
     // (here: deleted) cannot be rebuilt from the partial log, and the member refuses to start
     // rather than serve a store with holes.
     await c.kill(lagging, 'SIGTERM');
-    rmSync(join(lagging.dataDir, 'member', 'kv'), { recursive: true, force: true });
+    // Since the install, the store's database is the staged copy member/kv.current names: all of it goes.
+    const memberDir = join(lagging.dataDir, 'member');
+    for (const name of readdirSync(memberDir).filter((entry) => entry === 'kv' || entry.startsWith('kv.'))) rmSync(join(memberDir, name), { recursive: true, force: true });
     const child = c.launch(lagging);
     const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     expect(exitCode).not.toBe(0);
