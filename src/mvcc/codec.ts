@@ -1,7 +1,7 @@
 // The byte forms of the store: revision records, the meta record, and a CRC-32.
 //
 // The database's record entries are in layout.ts (headers and values apart). The whole revision
-// record below is what snapshot images and HashKV encode, and what layout version 1 stored:
+// record below is what HashKV encodes, and what layout version 1 stored:
 //   'r' + main u64 BE + sub u64 BE  → a revision record (below); read only to convert a layout-1
 //                                      store (layout.ts)
 //   'm'                             → meta: crc u32, appliedIndex f64, revision f64,
@@ -14,8 +14,7 @@
 // Numbers are doubles as in the old store: every revision and version is an integer below 2^53.
 // A lease ID is any int64. One that a double holds exactly (|id| < 2^53, every ID the store could
 // hold before IDs became 64-bit) is still written as a double, flag bit 1 clear, so such records
-// are byte for byte what earlier versions wrote and read (HashKV agrees across versions, snapshot
-// images travel both ways); only a wider ID sets bit 1 and is written as a big-endian int64.
+// are byte for byte what earlier versions wrote and read (HashKV agrees across versions); only a wider ID sets bit 1 and is written as a big-endian int64.
 
 import { keepBytes } from './arena.js';
 import { crc32 as zlibCrc32 } from 'node:zlib';
@@ -159,77 +158,4 @@ export function extraMetaKey(name: string): Buffer {
 
 export function extraMetaName(key: Buffer): string {
   return key.toString('utf8').slice(EXTRA_META_PREFIX.length);
-}
-
-/** A growing list of buffers with a running length, for images. */
-export class ByteWriter {
-  private readonly parts: Buffer[] = [];
-  length = 0;
-
-  bytes(value: Uint8Array): this {
-    const buffer = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    this.parts.push(buffer);
-    this.length += buffer.byteLength;
-    return this;
-  }
-
-  u32(value: number): this {
-    const bytes = Buffer.alloc(4);
-    bytes.writeUInt32BE(value);
-    return this.bytes(bytes);
-  }
-
-  f64(value: number): this {
-    const bytes = Buffer.alloc(8);
-    bytes.writeDoubleBE(value);
-    return this.bytes(bytes);
-  }
-
-  /** A u32 length, then the bytes. */
-  chunk(value: Uint8Array): this {
-    return this.u32(value.byteLength).bytes(value);
-  }
-
-  finish(): Buffer {
-    return Buffer.concat(this.parts, this.length);
-  }
-}
-
-/** Reads what ByteWriter wrote; every read past the end is MvccCorruptError. */
-export class ByteReader {
-  private offset = 0;
-  constructor(private readonly source: Buffer, private readonly what: string) {}
-
-  private need(length: number): void {
-    if (this.offset + length > this.source.byteLength) throw new MvccCorruptError(`${this.what} is truncated`);
-  }
-
-  bytes(length: number): Buffer {
-    this.need(length);
-    const value = this.source.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return value;
-  }
-
-  u32(): number {
-    this.need(4);
-    const value = this.source.readUInt32BE(this.offset);
-    this.offset += 4;
-    return value;
-  }
-
-  f64(): number {
-    this.need(8);
-    const value = this.source.readDoubleBE(this.offset);
-    this.offset += 8;
-    return value;
-  }
-
-  chunk(): Buffer {
-    return this.bytes(this.u32());
-  }
-
-  get done(): boolean {
-    return this.offset === this.source.byteLength;
-  }
 }

@@ -173,7 +173,7 @@ export interface MvccStoreOptions {
 type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
 const EMPTY = new Uint8Array(0);
-/** How whole-store scans (HashKV, images) read values: past the cache, so the hot values stay. */
+/** How whole-store scans (HashKV) read values: past the cache, so the hot values stay. */
 const SCAN = { cache: false } as const;
 /** Record headers taken from the iterator per read while loading. */
 const HEADERS_PER_READ = 1000;
@@ -285,7 +285,7 @@ export class MvccStore {
     for await (const [key, value] of this.db.iterator(extraMetaKeyRange)) this.extraMeta.set(extraMetaName(key), value);
   }
 
-  /** Adds a record read from disk or an image (records of one key arrive oldest first). */
+  /** Adds a record read from disk (records of one key arrive oldest first). */
   private appendLoaded(record: StoredRecord): void {
     const name = record.name;
     let keyIndex = this.index.get(name);

@@ -48,7 +48,7 @@ export class StoredRecord {
     return kv as KeyValue;
   }
 
-  /** The record with its value, in the form images and HashKV encode. */
+  /** The record with its value, in the form HashKV encodes. */
   withValue(value: Uint8Array): RevisionRecord {
     return { revision: this.revision, kv: this.keyValue(value), tombstone: this.tombstone };
   }

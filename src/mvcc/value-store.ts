@@ -34,7 +34,7 @@ export class ValueStore {
 
   /**
    * The record's value (empty for a tombstone or an empty value). Throws MvccCorruptError if the
-   * database lost it. A scan of everything (HashKV, a snapshot image) passes `cache: false`, so it
+   * database lost it. A scan of everything (HashKV) passes `cache: false`, so it
    * does not push the hot values out.
    */
   read(record: StoredRecord, options: { cache?: boolean } = {}): Uint8Array {
