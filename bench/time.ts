@@ -1,5 +1,13 @@
 // Waiting with a bound: every wait in the harness goes through one of these, so a run always ends.
 
+/**
+ * How long a cluster idles after a load, every member having applied it, before its RSS is read:
+ * long enough for each runtime to give back what the load left behind (Go's background scavenger
+ * for etcd, the binary's idle heap compaction for raftkv, which waits for 3 idle seconds), so both
+ * are measured as an operator sees an idle member, not mid-collection.
+ */
+export const RSS_SETTLE_MS = 10_000;
+
 export function sleep(durationMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, durationMs));
 }

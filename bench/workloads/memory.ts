@@ -3,13 +3,11 @@
 
 import { loadKeys, randomValue } from '../keys.js';
 import type { LocalCluster } from '../local-cluster.js';
-import { pollUntil, sleep } from '../time.js';
+import { RSS_SETTLE_MS, pollUntil, sleep } from '../time.js';
 import { requireCluster, type Workload } from '../workload.js';
 
 const PREFIX = 'bench/memory/';
 const MiB = 1024 * 1024;
-/** After the load: the followers may still be applying, and the runtimes settle their heaps. */
-const SETTLE_MS = 1000;
 
 function meanRssMiB(cluster: LocalCluster): number {
   const rss = cluster.members.map((member) => cluster.rssBytes(member));
@@ -38,7 +36,7 @@ export const memoryWorkload: Workload = {
       const applied = statuses.map((status) => Number(status.raftAppliedIndex));
       return applied.every((index) => index === applied[0]) ? true : undefined;
     }, 60_000, 50);
-    await sleep(SETTLE_MS);
+    await sleep(RSS_SETTLE_MS);
     const loadedMiB = meanRssMiB(cluster);
     context.log(`memory: RSS per member ${idleMiB.toFixed(1)} MiB idle, ${loadedMiB.toFixed(1)} MiB after the load`);
     return { 'RSS idle': idleMiB, 'RSS after load': loadedMiB };

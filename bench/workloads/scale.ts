@@ -14,7 +14,7 @@ import { rmSync } from 'node:fs';
 import type { EtcdChannel } from '../client.js';
 import { keyName, loadKeys } from '../keys.js';
 import type { LocalCluster, Member } from '../local-cluster.js';
-import { errorMessage, pollUntil, sleep } from '../time.js';
+import { RSS_SETTLE_MS, errorMessage, pollUntil, sleep } from '../time.js';
 import { requireCluster, type MetricOutcome, type Workload, type WorkloadContext } from '../workload.js';
 
 const PREFIX = 'bench/scale/';
@@ -27,8 +27,6 @@ const LEADER_TIMEOUT_MS = 60_000;
 const MEMBERSHIP_CALL_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 100;
 const MEMBER_ADD_RETRY_MS = 30_000;
-/** The runtimes settle their heaps before RSS is read, as in the memory workload. */
-const SETTLE_MS = 1000;
 
 export const LOAD_RATE = 'load';
 export const LOAD_BANDWIDTH = 'load bandwidth';
@@ -180,7 +178,7 @@ export const scaleWorkload: Workload = {
     const megabytesPerS = (count * valueBytes) / 1e6 / loadS;
     context.log(`scale: loaded ${count} × ${valueBytes} B in ${loadS.toFixed(1)} s: ${Math.round(putsPerS)} puts/s, ${megabytesPerS.toFixed(1)} MB/s`);
     await everyMemberApplied(cluster);
-    await sleep(SETTLE_MS);
+    await sleep(RSS_SETTLE_MS);
     const rssMiB = cluster.members.map((member) => cluster.rssBytes(member) / MiB);
     const diskMiB = cluster.members.map((member) => cluster.diskBytes(member) / MiB);
     context.log(`scale: RSS ${rssMiB.map((v) => v.toFixed(0)).join(', ')} MiB; disk ${diskMiB.map((v) => v.toFixed(0)).join(', ')} MiB`);

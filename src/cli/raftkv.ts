@@ -6,6 +6,7 @@ import { startClientServer } from '../api/client-server.js';
 import { Failpoints } from '../failpoints/failpoints.js';
 import { RaftMember } from '../server/member.js';
 import { startFailpointServer } from './failpoint-server.js';
+import { startIdleHeapCompaction } from './idle-heap-compaction.js';
 import { FlagError, parseServerFlags, startupNotes } from './flags.js';
 
 const EXIT_BAD_FLAGS = 2;
@@ -41,6 +42,13 @@ async function main(): Promise<void> {
   }
   const server = await startClientServer(member, config.listenClientUrls, config.clientTls, config.maxRequestBytes);
   logger.info({ clientUrls: config.listenClientUrls }, 'serving client requests');
+  const MiB = 1024 * 1024;
+  startIdleHeapCompaction((compaction) =>
+    logger.info(
+      { committedBeforeMiB: Math.round(compaction.committedBeforeBytes / MiB), committedAfterMiB: Math.round(compaction.committedAfterBytes / MiB), usedAfterMiB: Math.round(compaction.usedAfterBytes / MiB), pauseMs: Math.round(compaction.pauseMs) },
+      'compacted the heap while idle',
+    ),
+  );
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
