@@ -16,7 +16,7 @@
 // hold before IDs became 64-bit) is still written as a double, flag bit 1 clear, so such records
 // are byte for byte what earlier versions wrote and read (HashKV agrees across versions); only a wider ID sets bit 1 and is written as a big-endian int64.
 
-import { keepBytes } from './arena.js';
+import { keepBytes } from '../bytes/arena.js';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { MvccCorruptError } from './errors.js';
 import { REVISION_BYTES, readRevision, writeRevision, type Revision } from './revision.js';

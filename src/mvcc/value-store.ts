@@ -11,7 +11,7 @@
 // still in the pending batch. Values of records compaction dropped leave both at once.
 
 import type { ClassicLevel } from 'classic-level';
-import { keepBytes } from './arena.js';
+import { keepBytes } from '../bytes/arena.js';
 import { decodeValue, encodeValue, valueKey } from './layout.js';
 import type { StoredRecord } from './stored-record.js';
 import { ValueCache } from './value-cache.js';

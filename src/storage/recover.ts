@@ -19,6 +19,7 @@ import {
   decodeSnapshotRecord,
   type LogStart,
 } from './records.js';
+import { keptEntry } from './kept-entry.js';
 
 type Damage = { readonly index: number; readonly reason: string; readonly cause: unknown };
 
@@ -91,7 +92,7 @@ function readEntry(key: Buffer, value: Buffer, expected: number, entries: Entry[
   const index = indexOfEntryKey(key);
   if (index !== expected) return { index: expected, reason: index === null ? 'a malformed entry key' : `entry ${expected} is missing`, cause: null };
   try {
-    entries.push(decodeEntryRecord(value, index));
+    entries.push(keptEntry(decodeEntryRecord(value, index)));
     return null;
   } catch (error) {
     if (!(error instanceof DamagedRecordError)) throw error;

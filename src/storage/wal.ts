@@ -16,6 +16,7 @@ import { Failpoint, Failpoints } from '../failpoints/failpoints.js';
 import { DamagedRecordError, FORMAT_VERSION, decodeIdentityRecord, encodeHardStateRecord, encodeIdentityRecord, encodeLogStartRecord, encodeSnapshotRecord } from './records.js';
 import { recoverLog } from './recover.js';
 import { checkSnapshotBytes, planSave, put, type Operation, type SaveBatch } from './save-plan.js';
+import { keptEntry } from './kept-entry.js';
 
 export interface WalOptions {
   readonly logger?: WalLogger;
@@ -99,7 +100,7 @@ export class Wal {
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     await this.write('save', plan.operations, sync, () => {
       if (plan.snapshot !== null) this.storage.applySnapshot(plan.snapshot);
-      this.storage.append(plan.entries);
+      this.storage.append(plan.entries.map(keptEntry));
       if (plan.hardState !== null) this.storage.setHardState(plan.hardState);
     });
   }

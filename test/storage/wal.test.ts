@@ -12,6 +12,19 @@ const SNAPSHOT_AT_5: Snapshot = {
 };
 
 describe('Wal round trip', () => {
+  it("keeps an entry's data apart from the buffer it arrived in, so the in-memory log does not hold that buffer alive", async () => {
+    const wal = await Wal.open(tempDataDir(), IDENTITY);
+    // As a peer's batch of messages, or a proposal in the shared buffer pool: the data is a slice.
+    const arrivedIn = new Uint8Array(1024 * 1024).fill(7);
+    const data = arrivedIn.subarray(4096, 4096 + 300);
+    await wal.save({ hardState: { term: 1, vote: 1, commit: 0 }, entries: [{ ...entry(1, 1), data }], snapshot: null }, true);
+    const [kept] = wal.storage.entries(1, 2, Number.MAX_SAFE_INTEGER);
+    expect(kept.data).toEqual(data);
+    expect(kept.data.buffer).not.toBe(arrivedIn.buffer);
+    expect(kept.data.buffer.byteLength).toBeLessThan(arrivedIn.byteLength);
+    await wal.close();
+  });
+
   it('brings back entries, hard state and a leader snapshot after close and reopen', async () => {
     const dataDir = tempDataDir();
     const wal = await Wal.open(dataDir, IDENTITY);

@@ -1,4 +1,5 @@
-// Long-lived bytes (keys and values the store keeps) packed into slabs of their own.
+// Long-lived bytes (values the store caches, log entries the WAL keeps in memory) packed into
+// slabs of their own. A leaf room: it imports nothing, and any room may use it.
 //
 // Buffer.from() copies small buffers into Node's shared 8 KiB pool, where they sit among the
 // short-lived buffers of everything else (encoded records, network frames). Once those are
