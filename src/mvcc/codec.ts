@@ -89,18 +89,30 @@ const FLAG_WIDE_LEASE = 2;
 /** 2^53 − 1: the largest integer up to which every integer is a double. */
 const DOUBLE_EXACT_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
+/**
+ * Bytes 4..36 of a record body, shared with layout 2's headers: flags, create and mod revision,
+ * version and lease (a double, or an int64 with the wide-lease flag).
+ */
+export function writeRecordFields(
+  bytes: Buffer,
+  tombstone: boolean,
+  fields: { readonly createRevision: number; readonly modRevision: number; readonly version: number; readonly lease: bigint },
+): void {
+  const { lease } = fields;
+  const wideLease = lease !== 0n && (lease > DOUBLE_EXACT_MAX || lease < -DOUBLE_EXACT_MAX);
+  bytes.writeUInt8((tombstone ? FLAG_TOMBSTONE : 0) | (wideLease ? FLAG_WIDE_LEASE : 0), 4);
+  bytes.writeDoubleBE(fields.createRevision, 5);
+  bytes.writeDoubleBE(fields.modRevision, 13);
+  bytes.writeDoubleBE(fields.version, 21);
+  if (wideLease) bytes.writeBigInt64BE(lease, 29);
+  else bytes.writeDoubleBE(lease === 0n ? 0 : Number(lease), 29);
+}
+
 /** The record's body (without the revision), checksummed. */
 export function encodeRecord(record: RevisionRecord): Buffer {
   const { kv } = record;
   const bytes = Buffer.alloc(RECORD_HEADER + kv.key.byteLength + kv.value.byteLength);
-  const { lease } = kv;
-  const wideLease = lease !== 0n && (lease > DOUBLE_EXACT_MAX || lease < -DOUBLE_EXACT_MAX);
-  bytes.writeUInt8((record.tombstone ? FLAG_TOMBSTONE : 0) | (wideLease ? FLAG_WIDE_LEASE : 0), 4);
-  bytes.writeDoubleBE(kv.createRevision, 5);
-  bytes.writeDoubleBE(kv.modRevision, 13);
-  bytes.writeDoubleBE(kv.version, 21);
-  if (wideLease) bytes.writeBigInt64BE(lease, 29);
-  else bytes.writeDoubleBE(lease === 0n ? 0 : Number(lease), 29);
+  writeRecordFields(bytes, record.tombstone, kv);
   bytes.writeUInt32BE(kv.key.byteLength, 37);
   bytes.set(kv.key, RECORD_HEADER);
   bytes.set(kv.value, RECORD_HEADER + kv.key.byteLength);

@@ -16,7 +16,7 @@
 // every record in exactly one of the two forms and the next open carries on.
 
 import type { ClassicLevel } from 'classic-level';
-import { crc32, decodeRecord, decodeRecordKey, keyToString, recordKeyRange } from './codec.js';
+import { crc32, decodeRecord, decodeRecordKey, keyToString, recordKeyRange, writeRecordFields } from './codec.js';
 import { MvccCorruptError } from './errors.js';
 import { REVISION_BYTES, readRevision, writeRevision } from './revision.js';
 import { StoredRecord } from './stored-record.js';
@@ -35,7 +35,6 @@ const CONVERT_BATCH_BYTES_MAX = 8 * 1024 * 1024;
 const HEADER_FIXED = 4 + 1 + 4 * 8 + 4;
 const FLAG_TOMBSTONE = 1;
 const FLAG_WIDE_LEASE = 2;
-const DOUBLE_EXACT_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 function revisionKey(prefix: number, main: number, sub: number): Buffer {
   const bytes = Buffer.allocUnsafe(1 + REVISION_BYTES);
@@ -55,14 +54,7 @@ export function valueKey(record: StoredRecord): Buffer {
 export function encodeHeader(record: StoredRecord): Buffer {
   const keyBytes = record.name.length;
   const bytes = Buffer.alloc(HEADER_FIXED + keyBytes + 4);
-  const { lease } = record;
-  const wideLease = lease !== 0n && (lease > DOUBLE_EXACT_MAX || lease < -DOUBLE_EXACT_MAX);
-  bytes.writeUInt8((record.tombstone ? FLAG_TOMBSTONE : 0) | (wideLease ? FLAG_WIDE_LEASE : 0), 4);
-  bytes.writeDoubleBE(record.createRevision, 5);
-  bytes.writeDoubleBE(record.main, 13);
-  bytes.writeDoubleBE(record.version, 21);
-  if (wideLease) bytes.writeBigInt64BE(lease, 29);
-  else bytes.writeDoubleBE(lease === 0n ? 0 : Number(lease), 29);
+  writeRecordFields(bytes, record.tombstone, { createRevision: record.createRevision, modRevision: record.main, version: record.version, lease: record.lease });
   bytes.writeUInt32BE(keyBytes, 37);
   bytes.write(record.name, HEADER_FIXED, 'latin1');
   bytes.writeUInt32BE(record.valueBytes, HEADER_FIXED + keyBytes);

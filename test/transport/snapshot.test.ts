@@ -124,21 +124,27 @@ async function settled(value: () => number): Promise<number> {
   return last;
 }
 
+/** Member 1 sending to member 2, whose snapshot streams go to gated sinks (collected in `sinks`). */
+async function senderAndGatedReceiver() {
+  const sinks: Array<ReturnType<typeof gatedSink>['sink']> = [];
+  const a = await startMember({ memberId: 1 });
+  const b = await startMember({
+    memberId: 2,
+    onSnapshotStream: (header) => {
+      const { sink } = gatedSink(header);
+      sinks.push(sink);
+      return sink;
+    },
+  });
+  a.transport.addPeer(2, [b.url]);
+  return { a, b, sinks };
+}
+
 describe('streamed snapshot bodies', () => {
   it('reads the body only as the receiver takes it: a stalled sink stalls the source, and the whole body arrives once it moves', async () => {
     const chunkBytes = 64 * 1024;
     const total = 512; // 32 MiB, generated on demand
-    const sinks: Array<ReturnType<typeof gatedSink>['sink']> = [];
-    const a = await startMember({ memberId: 1 });
-    const b = await startMember({
-      memberId: 2,
-      onSnapshotStream: (header) => {
-        const { sink } = gatedSink(header);
-        sinks.push(sink);
-        return sink;
-      },
-    });
-    a.transport.addPeer(2, [b.url]);
+    const { a, b, sinks } = await senderAndGatedReceiver();
     const source = countingSource(total, chunkBytes);
     a.transport.sendSnapshot(snapMessage(2, new Uint8Array(0)) as SnapshotMessage, source);
     await waitFor(() => sinks.length === 1 && sinks[0]!.writes === 1, 'the first chunk at the sink');
@@ -159,17 +165,7 @@ describe('streamed snapshot bodies', () => {
   });
 
   it('a stream cut mid-body aborts the sink, never finishes it, and the sender reports failure', async () => {
-    const sinks: Array<ReturnType<typeof gatedSink>['sink']> = [];
-    const a = await startMember({ memberId: 1 });
-    const b = await startMember({
-      memberId: 2,
-      onSnapshotStream: (header) => {
-        const { sink } = gatedSink(header);
-        sinks.push(sink);
-        return sink;
-      },
-    });
-    a.transport.addPeer(2, [b.url]);
+    const { a, b, sinks } = await senderAndGatedReceiver();
     const source = countingSource(10_000, 64 * 1024);
     a.transport.sendSnapshot(snapMessage(2, new Uint8Array(0)) as SnapshotMessage, source);
     await waitFor(() => sinks.length === 1 && sinks[0]!.writes === 1, 'the first chunk at the sink');
