@@ -48,6 +48,8 @@ export class Peer {
   private flushScheduled = false;
   private dropsToReport = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /** The peer dialed in while our own attempt was in flight: if that attempt fails, dial again at once. */
+  private dialedInDuringAttempt = false;
   private readonly snapshotCalls = new Set<ClientWritableStream<SnapshotFrame>>();
   private closed = false;
   private sent = 0;
@@ -109,6 +111,24 @@ export class Peer {
     this.openStream();
   }
 
+  /**
+   * The peer just opened a message stream to us, so it is up and listening. If our stream to it is
+   * down, dial now rather than when the backoff says: a member started a moment after MemberAdd (or
+   * restarted) would otherwise wait out delays that grew while it was starting, up to
+   * reconnectDelayMs.max, before its leader's first heartbeat or snapshot reaches it (etcd has no
+   * such wait: there the receiver opens the streams). The dial uses a fresh channel, since gRPC's
+   * own connection backoff would fail it at once. An attempt already in flight is left to finish;
+   * if it fails, the next one starts at once instead of after the backoff.
+   */
+  peerDialedIn(): void {
+    if (this.closed || this.connected) return;
+    if (this.stream !== null) {
+      this.dialedInDuringAttempt = true;
+      return;
+    }
+    this.redialNow();
+  }
+
   stats(): PeerStats {
     return { sent: this.sent, dropped: this.dropped, connected: this.connected };
   }
@@ -158,6 +178,7 @@ export class Peer {
       return;
     }
     this.connected = true;
+    this.dialedInDuringAttempt = false;
     this.backoff.reset();
     this.context.warnings.reset(`down:${this.id}`);
     this.logger().info({ peer: this.id, url: address.url }, 'peer stream connected');
@@ -178,7 +199,18 @@ export class Peer {
     this.context.onUnreachable(this.id);
     if (error?.details?.includes('ECONNREFUSED') === true) this.context.onPeerGone(this.id);
     this.addressIndex = (this.addressIndex + 1) % this.addresses.length;
-    this.scheduleReconnect();
+    if (this.dialedInDuringAttempt) this.redialNow();
+    else this.scheduleReconnect();
+  }
+
+  /** Dials at once on a fresh channel, with the backoff reset: the peer is known to be up. */
+  private redialNow(): void {
+    this.dialedInDuringAttempt = false;
+    this.abandonStream();
+    // A snapshot call in flight shares the channel (and proves it works): keep it then.
+    if (this.snapshotCalls.size === 0) this.closeClients();
+    this.backoff.reset();
+    this.openStream();
   }
 
   private scheduleReconnect(): void {

@@ -35,6 +35,8 @@ export class PeerServer {
     private readonly warnings: ThrottledWarnings,
     private readonly answer: (from: number, request: Uint8Array) => Promise<Uint8Array>,
     private readonly openSnapshotSink: ((header: SnapshotMessage) => SnapshotSink) | undefined,
+    /** A peer opened a message stream to this member: it is up (see Peer.peerDialedIn). */
+    private readonly onPeerDialedIn: (from: number) => void,
   ) {
     this.server = new Server(serverOptions(settings));
     this.server.addService(raftService, {
@@ -66,6 +68,7 @@ export class PeerServer {
     const header = this.admit(call.metadata, callback);
     if (header === null) return;
     call.sendMetadata(acceptanceMetadata(this.settings));
+    this.onPeerDialedIn(header.from);
     call.on('data', (messages: Message[]) => this.deliver(messages));
     call.on('end', () => callback(null, ACK));
     call.on('error', (error: Error) => this.settings.logger.debug({ peer: header.from, error: error.message }, 'inbound message stream failed'));

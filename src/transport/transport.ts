@@ -58,7 +58,14 @@ export class PeerTransport {
     if (this.credentials.ignoredFor(address)) {
       this.settings.logger.warn({ url }, 'peer TLS is configured but the listen URL is http: serving plaintext');
     }
-    this.server ??= new PeerServer(this.settings, (messages) => this.deliver(messages), this.warnings, (from, request) => this.answerForward(from, request), this.options.onSnapshotStream);
+    this.server ??= new PeerServer(
+      this.settings,
+      (messages) => this.deliver(messages),
+      this.warnings,
+      (from, request) => this.answerForward(from, request),
+      this.options.onSnapshotStream,
+      (from) => this.peerDialedIn(from),
+    );
     const port = await this.server.bind(address.target, credentials);
     if (this.stopped) throw new TransportStoppedError();
     this.settings.logger.info({ url, port }, 'listening for peers');
@@ -194,6 +201,12 @@ export class PeerTransport {
       return;
     }
     peer.enqueue(message);
+  }
+
+  /** A peer that dials in is up: our stream to it, if down, is dialed now, not after the backoff. */
+  private peerDialedIn(from: number): void {
+    if (this.stopped) return;
+    this.peers.get(from)?.peerDialedIn();
   }
 
   private deliver(messages: Message[]): void {

@@ -53,6 +53,24 @@ describe('peer failures', () => {
     expect(a.transport.stats()[2]!.connected).toBe(true);
   });
 
+  it('dials a peer back as soon as it dials in, instead of waiting out the reconnect backoff (a member started after MemberAdd)', async () => {
+    // Backoffs of 10 minutes: only the peer's own dial-in can bring the stream up within the test.
+    const tenMinutesMs = 600_000;
+    const a = await startMember({ memberId: 1, reconnectDelayMs: { initial: tenMinutesMs, max: tenMinutesMs } });
+    const port = await unusedPort();
+    a.transport.addPeer(2, [`http://127.0.0.1:${port}`]);
+    await waitFor(() => a.seen.unreachable.includes(2), 'the first dial to fail (nothing listens yet)');
+    expect(a.transport.stats()[2]!.connected).toBe(false);
+
+    // The peer starts where a dialed, and dials a (its own backoff is the harness's short one).
+    const b = await startMember({ memberId: 2 }, port);
+    b.transport.addPeer(1, [a.url]);
+    await waitFor(() => a.transport.stats()[2]!.connected, "a's stream to the peer that dialed in", 20_000);
+    a.transport.send([heartbeat(1, 2, 7)]);
+    await waitFor(() => b.received().length === 1, 'a message over the stream dialed back');
+    expect(b.received().map((m) => m.commit)).toEqual([7]);
+  });
+
   it('drops what waited longer than queuedMessageMaxAgeMs for a dead peer instead of delivering it late', async () => {
     const a = await startMember({ memberId: 1, queuedMessageMaxAgeMs: 100 });
     const b = await startMember({ memberId: 2 });
