@@ -46,6 +46,11 @@ function stagingDirs(member: MemberProcess): string[] {
   return readdirSync(dir).filter((name) => name.startsWith('kv.db-') && name !== active);
 }
 
+/** Waits until `member` has logged installing a snapshot (its output arrives asynchronously). */
+async function installedSnapshot(member: MemberProcess): Promise<void> {
+  await eventually(`${member.name} installed a snapshot`, async () => expect(member.output).toMatch(/installed snapshot from the leader/));
+}
+
 /** Resolves once `member` has a staged copy on disk: a snapshot is being received. */
 async function midTransfer(member: MemberProcess): Promise<string[]> {
   const deadline = Date.now() + 30_000;
@@ -120,7 +125,7 @@ describe('streamed snapshots', () => {
     c.launch(learner);
     await expectEqualStores(c);
     for (const name of leftover) expect(existsSync(join(learner.dataDir, 'member', name))).toBe(false);
-    expect(learner.output).toMatch(/installed snapshot from the leader/);
+    await installedSnapshot(learner);
     expect(stagingDirs(learner)).toEqual([]);
   }, 90_000);
 
@@ -137,7 +142,7 @@ describe('streamed snapshots', () => {
     await c.kill(leader);
     await c.waitForLeader();
     await expectEqualStores(c);
-    expect(learner.output).toMatch(/installed snapshot from the leader/);
+    await installedSnapshot(learner);
     c.launch(leader);
     await expectEqualStores(c);
   }, 90_000);
@@ -161,7 +166,8 @@ describe('streamed snapshots', () => {
       expect(storeDir(learner)).toEqual(left);
       c.launch(learner);
       await expectEqualStores(c, 30_000, puts);
-      expect(storeDir(learner)).toEqual(settled);
+      // The replaced database is removed just after the install: wait for it rather than race it.
+      await eventually('the old database removed', async () => expect(storeDir(learner)).toEqual(settled));
     }
 
     // A follower killed, its data dir wiped, removed and added back: it catches up by snapshot too.
@@ -173,6 +179,6 @@ describe('streamed snapshots', () => {
     await call(c.client(leader, 'Cluster'), 'MemberAdd', { peerURLs: [c.peerUrl(follower)], isLearner: false });
     c.launch(follower, ['--initial-cluster-state=existing']);
     await expectEqualStores(c, 30_000, puts);
-    expect(follower.output).toMatch(/installed snapshot from the leader/);
+    await installedSnapshot(follower);
   }, 90_000);
 });
