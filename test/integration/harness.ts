@@ -3,28 +3,26 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { credentials, type ChannelCredentials, type Client } from '@grpc/grpc-js';
 import { services } from '../../src/api/protos.js';
 import type { TestCertificate } from '../support/certificates.js';
+import { stablePort } from '../support/ports.js';
+
+export { stablePort };
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'raftkv');
 
-export { stablePort } from '../support/ports.js';
 
+/**
+ * A free port for a member's listener: below the ephemeral range (stablePort), since a port
+ * from listen(0) can be taken by any outbound connection between this check and the member's bind
+ * (seen once: a member died with EADDRINUSE on its peer port in a full run).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
+  return stablePort();
 }
 
 export interface MemberProcess {
