@@ -412,17 +412,7 @@ export class RaftMember {
   private async installSnapshot(snapshot: Snapshot): Promise<void> {
     // The bootstrap snapshot (index 1) carries no staged copy: the store starts empty.
     if (snapshot.data.byteLength === 0) return;
-    const staged = this.inbox.take(snapshot.data);
-    const crashAfter = this.failpoints.get(Failpoint.SnapshotInstallCrashAfter);
-    try {
-      await this.store.installStaged(staged, async (step) => {
-        if (step !== crashAfter) return;
-        process.kill(process.pid, 'SIGKILL');
-        await new Promise<never>(() => {}); // never past this point
-      });
-    } finally {
-      this.inbox.settled(staged);
-    }
+    await this.inbox.install(this.store, snapshot.data, this.failpoints.get(Failpoint.SnapshotInstallCrashAfter));
     this.membership.reload();
     this.alarms.reload();
     this.syncTransportPeers();

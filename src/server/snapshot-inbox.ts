@@ -14,6 +14,7 @@ import { rm } from 'node:fs/promises';
 import { basename, join, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { Message } from '../raft/index.js';
+import type { MvccStore } from '../mvcc/mvcc-store.js';
 import { StoreDumpStager } from '../mvcc/store-dump.js';
 import { isStagingDirectoryOf, newStagingDirectory } from '../mvcc/store-directory.js';
 import type { SnapshotMessage, SnapshotSink } from '../transport/index.js';
@@ -105,6 +106,24 @@ export class SnapshotInbox {
     }
     this.installing = reference;
     return directory;
+  }
+
+  /**
+   * Installs into `store` the staged copy a Ready's snapshot names (its data). `crashAfterStep`
+   * (the snapshot-install-crash-after failpoint, tests only) kills the process with SIGKILL right
+   * after that step of the install, as a kill -9 would.
+   */
+  async install(store: MvccStore, data: Uint8Array, crashAfterStep: string | undefined): Promise<void> {
+    const staged = this.take(data);
+    try {
+      await store.installStaged(staged, async (step) => {
+        if (step !== crashAfterStep) return;
+        process.kill(process.pid, 'SIGKILL');
+        await new Promise<never>(() => {}); // never past this point
+      });
+    } finally {
+      this.settled(staged);
+    }
   }
 
   /** The copy take() returned was installed (or failed to be): forget it. */
