@@ -21,6 +21,7 @@ import { DumpBehindSnapshotError, DumpChecksumMismatchError, DumpMalformedError,
 const PAIR_HEADER_BYTES = 8;
 const END_MARKER = 0xffffffff;
 const SHA256_BYTES = 32;
+const END_BYTES = 4 + SHA256_BYTES;
 /** No key or value the store writes comes near this; a bigger length is a damaged stream. */
 export const DUMP_PAIR_BYTES_MAX = 64 * 1024 * 1024;
 /** Pairs asked of the iterator at once; its highWaterMarkBytes bounds the bytes. */
@@ -34,44 +35,51 @@ export interface PairIterator {
   close(): Promise<void>;
 }
 
-/** The sending side: chunks of about `chunkBytes`, read from `iterator` only when asked. */
+/** The sending side: chunks of at most `chunkBytes`, read from `iterator` only when asked. */
 export class StoreDumpSource {
   private readonly hash: Hash = createHash('sha256');
-  private readonly parts: Buffer[] = [];
-  private queuedBytes = 0;
+  /** The pairs of the iterator's last batch, and the next one to copy out. */
+  private pairs: Array<[Buffer, Buffer]> = [];
+  private pairIndex = 0;
+  /** How much of the next pair's framing (header, key, value) went out in earlier chunks. */
+  private pairOffset = 0;
+  private readonly pairHeader = Buffer.allocUnsafe(PAIR_HEADER_BYTES);
   private exhausted = false;
+  private endSent = false;
   private closed = false;
 
   constructor(
     private readonly iterator: PairIterator,
     private readonly chunkBytes: number,
-  ) {}
+  ) {
+    assert(chunkBytes >= END_BYTES, `a store dump chunk of ${chunkBytes} bytes cannot hold the end marker`);
+  }
 
-  /** The next chunk (at most chunkBytes); null once the end marker and checksum went out. */
+  /**
+   * The next chunk; null once the end marker and checksum went out. Pairs are copied straight into
+   * the chunk (a pair may straddle two chunks), so each read costs one allocation however small
+   * the pairs are.
+   */
   async read(): Promise<Buffer | null> {
-    while (!this.exhausted && this.queuedBytes < this.chunkBytes) {
-      assert(!this.closed, 'a store dump read after close()');
-      const pairs = await this.iterator.nextv(ITERATOR_BATCH_PAIRS);
-      if (pairs.length === 0) {
-        this.exhausted = true;
-        const end = Buffer.allocUnsafe(4 + SHA256_BYTES);
-        end.writeUInt32BE(END_MARKER, 0);
-        this.hash.digest().copy(end, 4);
-        this.queue(end);
-        break;
+    if (this.endSent) return null;
+    const out = Buffer.allocUnsafe(this.chunkBytes);
+    let filled = 0;
+    while (filled < out.byteLength) {
+      if (this.pairIndex === this.pairs.length) {
+        if (this.exhausted) break;
+        await this.nextPairs();
+        continue;
       }
-      for (const [key, value] of pairs) {
-        const header = Buffer.allocUnsafe(PAIR_HEADER_BYTES);
-        header.writeUInt32BE(key.byteLength, 0);
-        header.writeUInt32BE(value.byteLength, 4);
-        for (const part of [header, key, value]) {
-          this.hash.update(part);
-          this.queue(part);
-        }
-      }
+      filled = this.copyPairOut(out, filled);
     }
-    if (this.queuedBytes === 0) return null;
-    return this.take(Math.min(this.chunkBytes, this.queuedBytes));
+    this.hash.update(out.subarray(0, filled));
+    if (this.exhausted && this.pairIndex === this.pairs.length && out.byteLength - filled >= END_BYTES) {
+      out.writeUInt32BE(END_MARKER, filled);
+      this.hash.digest().copy(out, filled + 4);
+      filled += END_BYTES;
+      this.endSent = true;
+    }
+    return filled === out.byteLength ? out : out.subarray(0, filled);
   }
 
   close(): void {
@@ -80,24 +88,33 @@ export class StoreDumpSource {
     this.iterator.close().catch(() => {});
   }
 
-  private queue(part: Buffer): void {
-    this.parts.push(part);
-    this.queuedBytes += part.byteLength;
+  private async nextPairs(): Promise<void> {
+    assert(!this.closed, 'a store dump read after close()');
+    this.pairs = await this.iterator.nextv(ITERATOR_BATCH_PAIRS);
+    this.pairIndex = 0;
+    if (this.pairs.length === 0) this.exhausted = true;
   }
 
-  private take(bytes: number): Buffer {
-    const out = Buffer.allocUnsafe(bytes);
-    let filled = 0;
-    while (filled < bytes) {
-      const part = this.parts[0]!;
-      const used = Math.min(part.byteLength, bytes - filled);
-      part.copy(out, filled, 0, used);
-      filled += used;
-      if (used === part.byteLength) this.parts.shift();
-      else this.parts[0] = part.subarray(used);
+  /** Copies as much of the next pair's framing as fits at `filled`; returns the new fill. */
+  private copyPairOut(out: Buffer, filled: number): number {
+    const [key, value] = this.pairs[this.pairIndex]!;
+    this.pairHeader.writeUInt32BE(key.byteLength, 0);
+    this.pairHeader.writeUInt32BE(value.byteLength, 4);
+    let pieceStart = 0;
+    for (const piece of [this.pairHeader, key, value]) {
+      const pieceEnd = pieceStart + piece.byteLength;
+      if (this.pairOffset < pieceEnd) {
+        const from = this.pairOffset - pieceStart;
+        const copied = piece.copy(out, filled, from, Math.min(piece.byteLength, from + out.byteLength - filled));
+        filled += copied;
+        this.pairOffset += copied;
+        if (this.pairOffset < pieceEnd) return filled; // the chunk is full
+      }
+      pieceStart = pieceEnd;
     }
-    this.queuedBytes -= bytes;
-    return out;
+    this.pairIndex += 1;
+    this.pairOffset = 0;
+    return filled;
   }
 }
 
@@ -138,11 +155,11 @@ export class StoreDumpStager {
       if (this.ended) throw new DumpMalformedError('bytes after the end marker');
       const keyBytes = bytes.readUInt32BE(offset);
       if (keyBytes === END_MARKER) {
-        if (bytes.byteLength - offset < 4 + SHA256_BYTES) break;
+        if (bytes.byteLength - offset < END_BYTES) break;
         const expected = bytes.subarray(offset + 4, offset + 4 + SHA256_BYTES);
         if (!this.hash.digest().equals(expected)) throw new DumpChecksumMismatchError();
         this.ended = true;
-        offset += 4 + SHA256_BYTES;
+        offset += END_BYTES;
         continue;
       }
       if (bytes.byteLength - offset < PAIR_HEADER_BYTES) break;
@@ -152,10 +169,8 @@ export class StoreDumpStager {
       if (bytes.byteLength - offset < pairBytes) break;
       const pair = bytes.subarray(offset, offset + pairBytes);
       this.hash.update(pair);
-      // Copies: the chunk's memory belongs to gRPC and the batch holds on to what it is given.
-      const key = Buffer.from(pair.subarray(PAIR_HEADER_BYTES, PAIR_HEADER_BYTES + keyBytes));
-      const value = Buffer.from(pair.subarray(PAIR_HEADER_BYTES + keyBytes));
-      this.batch.put(key, value);
+      // No copies needed: a classic-level batch copies what it is given when put() is called.
+      this.batch.put(pair.subarray(PAIR_HEADER_BYTES, PAIR_HEADER_BYTES + keyBytes), pair.subarray(PAIR_HEADER_BYTES + keyBytes));
       this.batchBytes += pairBytes;
       offset += pairBytes;
     }
