@@ -28,6 +28,13 @@ export const DUMP_PAIR_BYTES_MAX = 64 * 1024 * 1024;
 const ITERATOR_BATCH_PAIRS = 1000;
 /** Staged pairs written to the staging database in batches of about this many bytes. */
 export const STAGE_BATCH_BYTES_MAX = 4 * 1024 * 1024;
+/**
+ * The staging database's memtable. LevelDB's default of 4 MiB fills with every batch and stalls the
+ * next write until it is flushed; 32 MiB took staging a 332 MB dump in-process from 1.33 s to
+ * 1.18 s (its writes from 0.81 s to 0.52 s). The staged copy is reopened with the store's own
+ * options once installed, so this memory is spent only while a snapshot arrives.
+ */
+const STAGE_WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 
 /** What the source needs of a classic-level iterator. */
 export interface PairIterator {
@@ -126,6 +133,12 @@ export class StoreDumpStager {
   private leftover: Buffer = Buffer.alloc(0);
   private batch: Batch;
   private batchBytes = 0;
+  /**
+   * The full batch LevelDB is writing, if any: the next one fills while it is written (the write
+   * takes about two thirds of staging's time; waiting for it before parsing on was most of the
+   * staging cost). At most one is in flight.
+   */
+  private writing: Promise<void> | null = null;
   private receivedBytes = 0;
   private ended = false;
   private open = true;
@@ -140,7 +153,7 @@ export class StoreDumpStager {
 
   /** A new, empty staging database in `directory` (which must not exist). */
   static async create(directory: string, batchBytesMax = STAGE_BATCH_BYTES_MAX): Promise<StoreDumpStager> {
-    const db = new ClassicLevel<Buffer, Buffer>(directory, { keyEncoding: 'buffer', valueEncoding: 'buffer', errorIfExists: true });
+    const db = new ClassicLevel<Buffer, Buffer>(directory, { keyEncoding: 'buffer', valueEncoding: 'buffer', errorIfExists: true, writeBufferSize: STAGE_WRITE_BUFFER_BYTES });
     await db.open();
     return new StoreDumpStager(directory, db, batchBytesMax);
   }
@@ -177,7 +190,7 @@ export class StoreDumpStager {
     if (this.ended && offset < bytes.byteLength) throw new DumpMalformedError('bytes after the end marker');
     // What is left is part of one pair: keep a copy, not a view pinning the whole chunk.
     this.leftover = offset === bytes.byteLength ? Buffer.alloc(0) : Buffer.from(bytes.subarray(offset));
-    if (this.batchBytes >= this.batchBytesMax) await this.writeBatch(false);
+    if (this.batchBytes >= this.batchBytesMax) await this.startBatchWrite();
   }
 
   /**
@@ -187,7 +200,8 @@ export class StoreDumpStager {
    */
   async finish(snapshotIndex: number): Promise<{ appliedIndex: number }> {
     if (!this.ended || this.leftover.byteLength > 0) throw new DumpTruncatedError(this.receivedBytes);
-    await this.writeBatch(true);
+    await this.writtenBatches();
+    await this.batch.write({ sync: true });
     const meta = await this.db.get(META_KEY);
     const appliedIndex = meta === undefined ? null : decodeMeta(meta).appliedIndex;
     if (appliedIndex === null || appliedIndex < snapshotIndex) throw new DumpBehindSnapshotError(appliedIndex, snapshotIndex);
@@ -198,15 +212,27 @@ export class StoreDumpStager {
 
   /** Drops the staging database: closes it and removes its directory. */
   async abort(): Promise<void> {
+    await this.writtenBatches().catch(() => {});
     await this.close().catch(() => {});
     await rm(this.directory, { recursive: true, force: true });
   }
 
-  private async writeBatch(sync: boolean): Promise<void> {
+  /** Waits for the batch in flight, then starts writing the current one (without waiting for it). */
+  private async startBatchWrite(): Promise<void> {
+    await this.writtenBatches();
     const batch = this.batch;
     this.batch = this.db.batch();
     this.batchBytes = 0;
-    await batch.write({ sync });
+    this.writing = batch.write();
+    // A failed write surfaces at the next startBatchWrite, finish or abort, not as unhandled now.
+    this.writing.catch(() => {});
+  }
+
+  /** Resolves once the batch in flight is written; rejects if its write failed. */
+  private async writtenBatches(): Promise<void> {
+    const writing = this.writing;
+    this.writing = null;
+    if (writing !== null) await writing;
   }
 
   private async close(): Promise<void> {
