@@ -23,8 +23,10 @@ export interface System {
 }
 
 export function raftkvSystem(): System {
-  // Node runs bin/raftkv itself, so the spawned child is the server process (its pid is the one whose RSS counts).
-  return { name: 'raftkv', command: process.execPath, commandArgs: [RAFTKV_BIN], logFlags: ['--log-level=warn'] };
+  // bin/raftkv run directly, as a user runs it: its first line (`env -S node <flags>`) execs node,
+  // so the spawned child is the server process (its pid is the one whose RSS counts), with the
+  // node flags the product ships.
+  return { name: 'raftkv', command: RAFTKV_BIN, commandArgs: [], logFlags: ['--log-level=warn'] };
 }
 
 export function etcdSystem(etcdPath: string): System {

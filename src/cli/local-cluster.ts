@@ -18,10 +18,10 @@ const children: ChildProcess[] = [];
 for (const member of MEMBERS) {
   const dataDir = join(ROOT, 'data', member.name);
   mkdirSync(dataDir, { recursive: true });
+  // bin/raftkv itself, not `node bin/raftkv`: its first line carries the node flags a member runs with.
   const child = spawn(
-    process.execPath,
+    join(ROOT, 'bin', 'raftkv'),
     [
-      join(ROOT, 'bin', 'raftkv'),
       `--name=${member.name}`,
       `--data-dir=${dataDir}`,
       `--listen-client-urls=http://127.0.0.1:${member.client}`,
