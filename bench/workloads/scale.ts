@@ -9,9 +9,9 @@
 // remove it, add it back as a voter and time its catch-up. The restart goes before the re-add:
 // while a re-added voter has not caught up, killing another member would lose the quorum.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import type { EtcdChannel } from '../client.js';
+import { prefixRangeEnd, type EtcdChannel, type RangeResponse } from '../client.js';
 import { keyName, loadKeys } from '../keys.js';
 import type { LocalCluster, Member } from '../local-cluster.js';
 import { RSS_SETTLE_MS, errorMessage, pollUntil, sleep } from '../time.js';
@@ -27,6 +27,7 @@ const LEADER_TIMEOUT_MS = 60_000;
 const MEMBERSHIP_CALL_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 100;
 const MEMBER_ADD_RETRY_MS = 30_000;
+const DIGEST_PAGE_TIMEOUT_MS = 30_000;
 
 export const LOAD_RATE = 'load';
 export const LOAD_BANDWIDTH = 'load bandwidth';
@@ -87,19 +88,55 @@ async function addMember(admin: EtcdChannel, peerUrl: string, isLearner: boolean
   }
 }
 
+/** Keys per Range page when reading a member's whole keyspace back (about 8 MB of 8 KiB values). */
+const DIGEST_PAGE_KEYS = 1000;
+
+/**
+ * A digest of the load's keys as `channel`'s member holds them at `revision`: every key, value,
+ * create and mod revision and version, read by serializable Range pages (the one read etcd serves
+ * on a learner; HashKV it refuses there).
+ */
+async function keyspaceDigest(channel: EtcdChannel, revision: number): Promise<string> {
+  const hash = createHash('sha256');
+  const rangeEnd = prefixRangeEnd(PREFIX);
+  let from = Buffer.from(PREFIX);
+  for (;;) {
+    const page = await channel.call<RangeResponse & { more: boolean }>('KV', 'Range', { key: from, range_end: rangeEnd, limit: DIGEST_PAGE_KEYS, revision, serializable: true }, DIGEST_PAGE_TIMEOUT_MS);
+    for (const kv of page.kvs) {
+      hash.update(`${kv.key.byteLength}:${kv.value.byteLength}:${kv.create_revision}:${kv.mod_revision}:${kv.version}:`);
+      hash.update(kv.key);
+      hash.update(kv.value);
+    }
+    if (!page.more || page.kvs.length === 0) return hash.digest('hex');
+    from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
+  }
+}
+
+/**
+ * A caught-up member must hold what the leader holds: the load's keyspace at its last revision
+ * the same on both. A catch-up that reached the applied index with different data is an error,
+ * not a time.
+ */
+async function sameDataAsLeader(cluster: LocalCluster, leader: Member, member: Member, loadedRevision: number, outcome: MetricOutcome): Promise<MetricOutcome> {
+  if (typeof outcome !== 'number') return outcome;
+  const [expected, actual] = await Promise.all([leader, member].map((m) => keyspaceDigest(cluster.client.to(cluster.endpointOf(m)), loadedRevision)));
+  if (expected === actual) return outcome;
+  return { error: `caught up with different data: the keyspace at revision ${loadedRevision} differs between ${member.name} and ${leader.name}` };
+}
+
 function describe(outcome: MetricOutcome): string {
   return typeof outcome === 'number' ? `${outcome.toFixed(1)} s` : outcome.error;
 }
 
-/** Step 2: a learner joins; seconds until it applied what the leader had applied when it was added. Then it leaves again. */
-async function learnerCatchUp(context: WorkloadContext, cluster: LocalCluster): Promise<MetricOutcome> {
+/** Step 2: a learner joins; seconds until it applied what the leader had applied when it was added (and holds the same data). Then it leaves again. */
+async function learnerCatchUp(context: WorkloadContext, cluster: LocalCluster, loadedRevision: number): Promise<MetricOutcome> {
   const leader = await cluster.waitForLeader(LEADER_TIMEOUT_MS);
   const learner = await cluster.createJoiner(`${cluster.system.name}-learner`);
   const admin = cluster.client.to(cluster.endpointOf(leader));
   const { id: learnerId, sentAt: startedAt } = await addMember(admin, cluster.peerUrlOf(learner), true);
   const target = await appliedIndex(cluster, leader);
   cluster.spawn(learner, { initialCluster: [...cluster.members, learner] });
-  const outcome = await catchUpSeconds(cluster, learner, target, startedAt, context.options.scaleCatchUpTimeoutMs);
+  const outcome = await sameDataAsLeader(cluster, leader, learner, loadedRevision, await catchUpSeconds(cluster, learner, target, startedAt, context.options.scaleCatchUpTimeoutMs));
   context.log(`scale: the learner ${typeof outcome === 'number' ? 'caught up in ' : ''}${describe(outcome)} (to applied index ${target})`);
   await cluster.kill(learner);
   await admin.memberRemove(learnerId, MEMBERSHIP_CALL_TIMEOUT_MS);
@@ -134,8 +171,8 @@ async function followerRestart(context: WorkloadContext, cluster: LocalCluster):
   return outcome;
 }
 
-/** Step 4: kill -9 a follower, wipe its data, remove it and add it back; seconds until it applied the leader's index at the add. */
-async function readdedCatchUp(context: WorkloadContext, cluster: LocalCluster): Promise<MetricOutcome> {
+/** Step 4: kill -9 a follower, wipe its data, remove it and add it back; seconds until it applied the leader's index at the add (with the same data). */
+async function readdedCatchUp(context: WorkloadContext, cluster: LocalCluster, loadedRevision: number): Promise<MetricOutcome> {
   const leader = await cluster.waitForLeader(LEADER_TIMEOUT_MS);
   const follower = cluster.members.find((member) => member !== leader)!;
   const oldId = follower.id;
@@ -148,7 +185,7 @@ async function readdedCatchUp(context: WorkloadContext, cluster: LocalCluster): 
   follower.id = newId;
   const target = await appliedIndex(cluster, leader);
   cluster.spawn(follower, { initialCluster: cluster.members });
-  const outcome = await catchUpSeconds(cluster, follower, target, startedAt, context.options.scaleCatchUpTimeoutMs);
+  const outcome = await sameDataAsLeader(cluster, leader, follower, loadedRevision, await catchUpSeconds(cluster, follower, target, startedAt, context.options.scaleCatchUpTimeoutMs));
   context.log(`scale: ${follower.name}, wiped and re-added, ${typeof outcome === 'number' ? 'caught up in ' : ''}${describe(outcome)} (to applied index ${target})`);
   return outcome;
 }
@@ -173,6 +210,8 @@ export const scaleWorkload: Workload = {
     const { scalePutCount: count, scaleValueBytes: valueBytes } = context.options;
     const loadStarted = performance.now();
     await loadKeys(context.client, PREFIX, count, () => randomBytes(valueBytes), LOAD_IN_FLIGHT, PUT_TIMEOUT_MS);
+    // The revision every member's HashKV is compared at after a catch-up: the load's last.
+    const loadedRevision = (await context.client.next().get(keyName(PREFIX, 0))).header.revision;
     const loadS = (performance.now() - loadStarted) / 1000;
     const putsPerS = count / loadS;
     const megabytesPerS = (count * valueBytes) / 1e6 / loadS;
@@ -183,9 +222,9 @@ export const scaleWorkload: Workload = {
     const diskMiB = cluster.members.map((member) => cluster.diskBytes(member) / MiB);
     context.log(`scale: RSS ${rssMiB.map((v) => v.toFixed(0)).join(', ')} MiB; disk ${diskMiB.map((v) => v.toFixed(0)).join(', ')} MiB`);
 
-    const learner = await learnerCatchUp(context, cluster);
+    const learner = await learnerCatchUp(context, cluster, loadedRevision);
     const restart = await followerRestart(context, cluster);
-    const readded = await readdedCatchUp(context, cluster);
+    const readded = await readdedCatchUp(context, cluster, loadedRevision);
     return {
       [LOAD_RATE]: putsPerS,
       [LOAD_BANDWIDTH]: megabytesPerS,
