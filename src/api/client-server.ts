@@ -10,6 +10,7 @@ import { clusterService, kvService, maintenanceService } from './handlers.js';
 import { LeaderMonitor } from './leader-monitor.js';
 import { leaseService } from './lease-service.js';
 import { WatchResponseEncoder, acceptPreEncodedWatchResponses } from './watch-encoding.js';
+import { acceptPreEncodedRangeResponses } from './range-encoding.js';
 import { watchService } from './watch-stream.js';
 import { allowEtcdNestingInProtoLoader } from './proto-nesting.js';
 import { services } from './protos.js';
@@ -36,6 +37,7 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
   });
   acceptEtcdMetadataSizes(server);
   const encoder = new WatchResponseEncoder(acceptPreEncodedWatchResponses(services.Watch.service));
+  acceptPreEncodedRangeResponses(services.KV.service);
   const served = [
     strictService(services.KV.service, kvService(member)),
     strictService(services.Cluster.service, clusterService(member)),

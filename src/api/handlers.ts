@@ -9,6 +9,7 @@ import type { TxnRequest } from '../server/requests.js';
 import type { RaftMember, ResponseHeader } from '../server/member.js';
 import type { MemberInfo } from '../server/membership.js';
 import { toGrpcError } from './errors.js';
+import { RangeResponseEncoder } from './range-encoding.js';
 
 export const SERVER_VERSION = '3.5.0';
 
@@ -74,9 +75,11 @@ export function kvService(member: RaftMember): UntypedServiceImplementation {
       const result = await member.put(request);
       return { header: header(result.header), ...(result.prevKv === undefined ? {} : { prev_kv: keyValue(result.prevKv) }) };
     }),
+    // Encoded as the store hands the kvs over (range-encoding.ts); the serializer passes it through.
     Range: unary(async (request) => {
-      const result = await member.range(request);
-      return rangeResponse(header(result.header), result, request);
+      const encoder = new RangeResponseEncoder();
+      const result = await member.range(request, encoder);
+      return encoder.finish(result.header, result.more, result.count);
     }),
     DeleteRange: unary(async (request) => {
       const result = await member.deleteRange(request);

@@ -57,6 +57,7 @@ import {
 import { KeyIndex } from './key-index.js';
 import { DEFAULT_MVCC_LIMITS, type MvccLimits } from './limits.js';
 import { StoreDumpSource } from './store-dump.js';
+import type { RangeSink } from './range-sink.js';
 import { recoverStoreDirectory, switchActiveStore, type InstallStepHook } from './store-directory.js';
 import { revisionToBytes } from './revision.js';
 
@@ -87,6 +88,11 @@ export interface RangeOptions {
   readonly maxCreateRevision?: number;
   readonly sortOrder?: SortOrder;
   readonly sortTarget?: SortTarget;
+  /**
+   * Where to hand the kvs, one at a time, instead of returning them (the result's kvs is then
+   * empty): values are read one by one as they are handed over (range-sink.ts).
+   */
+  readonly sink?: RangeSink;
 }
 
 export interface RangeResult {
@@ -445,8 +451,14 @@ export class MvccStore {
       records = records.slice(0, limit);
       more = true;
     }
-    const kvs = records.map((record) => record.keyValue(keysOnly ? EMPTY : (sortValues?.get(record) ?? this.values.read(record))));
-    return { kvs, more, count, revision: current };
+    const valueOf = (record: StoredRecord): Uint8Array => (keysOnly ? EMPTY : (sortValues?.get(record) ?? this.values.read(record)));
+    const sink = options.sink;
+    if (sink === undefined) return { kvs: records.map((record) => record.keyValue(valueOf(record))), more, count, revision: current };
+    let bytes = 0;
+    for (const record of records) bytes += record.name.length + (keysOnly ? 0 : record.valueBytes);
+    sink.reserve(records.length, bytes);
+    for (const record of records) sink.add(record.name, record.createRevision, record.main, record.version, record.lease, valueOf(record));
+    return { kvs: [], more, count, revision: current };
   }
 
   /** Calls `visit` for every KeyIndex in the range, in key order. */

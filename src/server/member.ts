@@ -22,6 +22,7 @@ import {
 } from '../raft/index.js';
 import { MvccStore, type KeyValue, type RangeResult } from '../mvcc/mvcc-store.js';
 import { WatchHub } from '../mvcc/watch-hub.js';
+import type { RangeSink } from '../mvcc/range-sink.js';
 import { stringToKey } from '../mvcc/codec.js';
 import { NO_LEASE, type LeaseId } from '../lease/lease-id.js';
 import { LEASE_TTL_SECONDS_MAX, LeaseExistsError, LeaseNotFoundError, Lessor } from '../lease/lessor.js';
@@ -744,11 +745,12 @@ export class RaftMember {
     }
   }
 
-  async range(request: RangeRequest): Promise<RangeResult & { header: ResponseHeader }> {
+  /** etcd's Range; with a `sink`, the kvs go to it one at a time (read and handed over in one go, after the read barrier) and the result's kvs is empty. */
+  async range(request: RangeRequest, sink?: RangeSink): Promise<RangeResult & { header: ResponseHeader }> {
     requireKey(request.key);
     if (!request.serializable && !this.failpoints.enabled(Failpoint.UnsafeLocalReads)) await this.linearizableBarrier();
     try {
-      const result = this.store.range(request.key, request.range_end ?? new Uint8Array(0), rangeOptions(request));
+      const result = this.store.range(request.key, request.range_end ?? new Uint8Array(0), { ...rangeOptions(request), sink });
       return { ...result, header: this.header(result.revision) };
     } catch (error) {
       throw translateStoreError(error);
