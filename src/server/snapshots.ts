@@ -109,7 +109,9 @@ export class MemberSnapshots {
       return;
     }
     const index = store.appliedIndex;
-    if (this.syncing || index - (wal.storage.firstIndex() - 1) < snapshotCount) return;
+    // Counted from the last snapshot, as etcd counts, not from the start of the log, which the
+    // catch-up tail keeps behind the snapshot (counting from there snapshotted twice as often).
+    if (this.syncing || index - wal.storage.snapshot().metadata.index < snapshotCount) return;
     // The WAL may drop entries only once the store holds them on disk.
     this.syncing = true;
     const configuration = confState();
@@ -130,13 +132,13 @@ export class MemberSnapshots {
   /** The store is synced at `index`: the WAL records the snapshot and drops the log before it. */
   private async record(index: number, confState: ConfState): Promise<void> {
     const { wal, logger, snapshotCount } = this.context;
-    const snapshotIndex = wal.storage.firstIndex() - 1;
-    if (index <= snapshotIndex) return;
+    if (index <= wal.storage.snapshot().metadata.index) return;
+    const logStart = wal.storage.firstIndex() - 1;
     const startedAt = performance.now();
     await wal.createSnapshot(index, confState, NO_IMAGE);
     // Keeping more of the log than one snapshot interval buys nothing.
     const compactTo = index - Math.min(SNAPSHOT_CATCH_UP_ENTRIES, Math.floor(snapshotCount / 2));
-    if (compactTo > snapshotIndex) await wal.compact(compactTo);
-    logger.info({ index, compactedTo: Math.max(compactTo, snapshotIndex), tookMs: Math.round(performance.now() - startedAt) }, 'created snapshot');
+    if (compactTo > logStart) await wal.compact(compactTo);
+    logger.info({ index, compactedTo: Math.max(compactTo, logStart), tookMs: Math.round(performance.now() - startedAt) }, 'created snapshot');
   }
 }

@@ -146,6 +146,19 @@ async function putSnapKeys(c: TestCluster, member: MemberProcess, from: number, 
 }
 
 describe('snapshots', () => {
+  it('takes one every --snapshot-count applied entries, counted from the last one (not from the start of the log it keeps behind it)', async () => {
+    cluster = await TestCluster.start(1, ['--snapshot-count=40', '--log-level=info']);
+    const c = cluster;
+    const leader = await c.waitForLeader();
+    await putSnapKeys(c, leader, 0, 200);
+    const indexes = leader.output
+      .split('\n')
+      .filter((line) => line.includes('"created snapshot"'))
+      .map((line) => (JSON.parse(line) as { index: number }).index);
+    expect(indexes.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < indexes.length; i++) expect(indexes[i]! - indexes[i - 1]!).toBeGreaterThanOrEqual(40);
+  }, 60_000);
+
   it('brings back a follower that fell behind the compacted log with a snapshot', async () => {
     const { c, leader, lagging } = await clusterWithKilledFollower();
     await putSnapKeys(c, leader, 0, 200);
