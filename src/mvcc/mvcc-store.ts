@@ -30,10 +30,8 @@ import { ClassicLevel } from 'classic-level';
 import BTreeModule from 'sorted-btree';
 import {
   META_KEY,
-  crc32Update,
   decodeMeta,
   encodeMeta,
-  encodeRecord,
   extraMetaKey,
   extraMetaKeyRange,
   extraMetaName,
@@ -57,9 +55,9 @@ import {
 import { KeyIndex } from './key-index.js';
 import { DEFAULT_MVCC_LIMITS, type MvccLimits } from './limits.js';
 import { StoreDumpSource } from './store-dump.js';
+import { hashRecords, hashedRecords } from './store-hash.js';
 import type { RangeSink } from './range-sink.js';
 import { recoverStoreDirectory, switchActiveStore, type InstallStepHook } from './store-directory.js';
-import { revisionToBytes } from './revision.js';
 
 export type { KeyValue, RevisionRecord } from './codec.js';
 
@@ -181,6 +179,8 @@ type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del
 const EMPTY = new Uint8Array(0);
 /** How whole-store scans (HashKV) read values: past the cache, so the hot values stay. */
 const SCAN = { cache: false } as const;
+/** Records hashed per turn of the event loop by hashYielding (a few ms of value reads). */
+const HASH_SLICE_RECORDS = 1000;
 /** Record headers taken from the iterator per read while loading. */
 const HEADERS_PER_READ = 1000;
 
@@ -659,19 +659,45 @@ export class MvccStore {
    * compacted revision is returned beside the hash so callers compare like with like.
    */
   hash(revision = 0): HashResult {
+    const at = this.hashRevision(revision);
+    const records = hashedRecords(this.index, at);
+    const crc = hashRecords(this.values, records, 0, records.length, 0, SCAN);
+    return { hash: crc, compactRevision: this.compacted, hashRevision: at, revision: this.currentRevision };
+  }
+
+  /**
+   * hash(), without holding the event loop for the whole store: a 2 GiB store's values take
+   * seconds to read, and a leader that stopped answering heartbeats that long would lose its
+   * leadership. The store is persisted first, then the records and a database snapshot are taken
+   * in one step, and the values are read from that snapshot HASH_SLICE_RECORDS at a time, yielding
+   * between slices; whatever is applied meanwhile (a compaction included) does not change the answer.
+   */
+  async hashYielding(revision = 0): Promise<HashResult> {
+    const at = this.hashRevision(revision);
+    await this.persist();
+    this.hashRevision(revision); // a compaction may have passed `at` while persisting
+    const records = hashedRecords(this.index, at);
+    const result = { compactRevision: this.compacted, hashRevision: at, revision: this.currentRevision };
+    const snapshot = this.db.snapshot();
+    try {
+      let crc = 0;
+      for (let from = 0; from < records.length; from += HASH_SLICE_RECORDS) {
+        if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+        crc = hashRecords(this.values, records, from, Math.min(records.length, from + HASH_SLICE_RECORDS), crc, { cache: false, snapshot });
+      }
+      return { hash: crc, ...result };
+    } finally {
+      await snapshot.close();
+    }
+  }
+
+  /** The revision a hash at `revision` covers (0: the current one); throws etcd's errors for one it cannot. */
+  private hashRevision(revision: number): number {
     if (revision > this.currentRevision) throw new FutureRevisionError(revision, this.currentRevision);
     const at = revision <= 0 ? this.currentRevision : revision;
     // Unlike a range, etcd 3.4 refuses a hash at the compacted revision itself (asked for, not 0).
     if (revision > 0 ? at <= this.compacted : at < this.compacted) throw new CompactedRevisionError(at, this.compacted);
-    let crc = 0;
-    this.index.forEach((keyIndex) => {
-      for (const record of keyIndex.records()) {
-        if (record.main > at) break;
-        crc = crc32Update(crc, revisionToBytes(record.revision));
-        crc = crc32Update(crc, encodeRecord(record.withValue(this.values.read(record, SCAN))).subarray(4));
-      }
-    });
-    return { hash: crc, compactRevision: this.compacted, hashRevision: at, revision: this.currentRevision };
+    return at;
   }
 
   /**

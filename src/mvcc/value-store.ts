@@ -21,6 +21,9 @@ const EMPTY = new Uint8Array(0);
 /** 64 MiB: see MvccStoreOptions.valueCacheBytes. */
 export const DEFAULT_VALUE_CACHE_BYTES = 64 * 1024 * 1024;
 
+/** A consistent view of the database (classic-level's explicit snapshot). */
+export type DbSnapshot = ReturnType<ClassicLevel<Buffer, Buffer>['snapshot']>;
+
 export class ValueStore {
   /** Values not yet written to the database, by record: each is what encodeValue made. */
   private readonly pending = new Map<StoredRecord, Buffer>();
@@ -35,16 +38,18 @@ export class ValueStore {
   /**
    * The record's value (empty for a tombstone or an empty value). Throws MvccCorruptError if the
    * database lost it. A scan of everything (HashKV) passes `cache: false`, so it
-   * does not push the hot values out.
+   * does not push the hot values out; one spread over many turns of the event loop passes a
+   * database `snapshot` taken when it started, so a compaction meanwhile cannot take a value away.
    */
-  read(record: StoredRecord, options: { cache?: boolean } = {}): Uint8Array {
+  read(record: StoredRecord, options: { cache?: boolean; snapshot?: DbSnapshot } = {}): Uint8Array {
     if (record.valueBytes === 0) return EMPTY;
     const pending = this.pending.get(record);
     if (pending !== undefined) return pending.subarray(4);
     const cached = this.cache.get(record);
     if (cached !== undefined) return cached;
     this.diskReads++;
-    const value = decodeValue(record, this.db.getSync(valueKey(record)));
+    const key = valueKey(record);
+    const value = decodeValue(record, options.snapshot === undefined ? this.db.getSync(key) : this.db.getSync(key, { snapshot: options.snapshot }));
     if (options.cache === false || !this.cache.admits(value.byteLength)) return value;
     const kept = keepBytes(value);
     this.cache.set(record, kept);

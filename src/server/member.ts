@@ -738,7 +738,7 @@ export class RaftMember {
   /** etcd's HashKV: a hash of this member's history up to `revision` (0 = now). */
   async hashKV(revision: number): Promise<{ header: ResponseHeader; hash: number; compactRevision: number; hashRevision: number }> {
     try {
-      const result = this.store.hash(revision);
+      const result = await this.store.hashYielding(revision);
       return { header: this.header(result.revision), hash: result.hash, compactRevision: result.compactRevision, hashRevision: result.hashRevision };
     } catch (error) {
       throw translateStoreError(error);
