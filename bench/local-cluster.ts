@@ -69,20 +69,26 @@ export class LocalCluster {
   private clientPool: BenchClient | null = null;
   private directClient: BenchClient | null = null;
 
-  private constructor(system: System, directory: string, members: Member[]) {
+  private constructor(
+    system: System,
+    directory: string,
+    members: Member[],
+    /** Flags every member starts with after TUNING_FLAGS (a workload's own, as the scale workload's quota). */
+    private readonly memberFlags: readonly string[],
+  ) {
     this.system = system;
     this.directory = directory;
     this.members = members;
   }
 
   /** Ports and data dirs for `size` members under `directory`; nothing is started yet. */
-  static async create(system: System, directory: string, size = 3): Promise<LocalCluster> {
+  static async create(system: System, directory: string, memberFlags: readonly string[] = [], size = 3): Promise<LocalCluster> {
     mkdirSync(directory, { recursive: true });
     const members: Member[] = [];
     // Distinct ports: a port closed after probing can be handed out twice.
     const taken = new Set<number>();
     for (let i = 1; i <= size; i++) members.push(await LocalCluster.newMember(directory, `${system.name}-${i}`, taken));
-    return new LocalCluster(system, directory, members);
+    return new LocalCluster(system, directory, members, memberFlags);
   }
 
   private static async newMember(directory: string, name: string, taken: Set<number>): Promise<Member> {
@@ -161,6 +167,7 @@ export class LocalCluster {
       `--initial-cluster-state=${join === undefined ? 'new' : 'existing'}`,
       `--initial-cluster-token=bench-${this.system.name}`,
       ...TUNING_FLAGS,
+      ...this.memberFlags,
       ...this.system.logFlags,
     ];
     // Output goes straight to a file: nothing of the server's logging passes through this process.

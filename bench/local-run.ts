@@ -21,9 +21,9 @@ export type WorkloadResults = Map<string, MetricOutcomes>;
 
 let clusterCount = 0;
 
-async function newCluster(system: System, directory: string): Promise<LocalCluster> {
+async function newCluster(system: System, directory: string, memberFlags: readonly string[] = []): Promise<LocalCluster> {
   clusterCount++;
-  return LocalCluster.create(system, join(directory, `${system.name}-${clusterCount}`));
+  return LocalCluster.create(system, join(directory, `${system.name}-${clusterCount}`), memberFlags);
 }
 
 function withLogTails(cluster: LocalCluster, message: string): string {
@@ -102,7 +102,7 @@ class SystemRun {
   }
 
   async runFresh(workload: Workload): Promise<void> {
-    const cluster = await newCluster(this.system, this.directory);
+    const cluster = await newCluster(this.system, this.directory, workload.memberFlags);
     try {
       this.log(`${workload.name}: starting a fresh cluster`);
       await cluster.start(START_TIMEOUT_MS);

@@ -77,6 +77,8 @@ export interface Workload {
   readonly description: string;
   readonly metrics: readonly MetricSpec[];
   readonly needs: WorkloadNeeds;
+  /** Flags its fresh cluster's members start with besides the shared tuning, on both systems alike. */
+  readonly memberFlags?: readonly string[];
   /** The longest the workload may take before it counts as failed. */
   timeBudgetMs(options: BenchOptions): number;
   run(context: WorkloadContext): Promise<MetricOutcomes>;

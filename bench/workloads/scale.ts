@@ -28,6 +28,8 @@ const MEMBERSHIP_CALL_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 100;
 const MEMBER_ADD_RETRY_MS = 30_000;
 const DIGEST_PAGE_TIMEOUT_MS = 30_000;
+/** etcd's recommended maximum quota, 8 GiB. */
+const SCALE_QUOTA_BYTES = 8 * 1024 * 1024 * 1024;
 
 export const LOAD_RATE = 'load';
 export const LOAD_BANDWIDTH = 'load bandwidth';
@@ -203,6 +205,9 @@ export const scaleWorkload: Workload = {
     { name: READDED_CATCH_UP, unit: 's', better: 'lower' },
   ],
   needs: 'fresh-processes',
+  // --large stores 2.1 GB of values, past both systems' default 2 GiB quota (both refuse the load
+  // with "database space exceeded"): every scale run gives both etcd's recommended maximum.
+  memberFlags: [`--quota-backend-bytes=${SCALE_QUOTA_BYTES}`],
   // Loading at 100 puts/s at worst, each member applying it, three catch-ups and the membership changes around them.
   timeBudgetMs: (options) => 120_000 + options.scalePutCount * 10 + APPLIED_TIMEOUT_MS + 3 * options.scaleCatchUpTimeoutMs + 6 * LEADER_TIMEOUT_MS,
   async run(context) {
