@@ -675,7 +675,7 @@ export class MvccStore {
   async hashYielding(revision = 0): Promise<HashResult> {
     const at = this.hashRevision(revision);
     await this.persist();
-    this.hashRevision(revision); // a compaction may have passed `at` while persisting
+    this.requireHashable(at, revision); // a compaction may have passed `at` while persisting
     const records = hashedRecords(this.index, at);
     const result = { compactRevision: this.compacted, hashRevision: at, revision: this.currentRevision };
     const snapshot = this.db.snapshot();
@@ -695,9 +695,13 @@ export class MvccStore {
   private hashRevision(revision: number): number {
     if (revision > this.currentRevision) throw new FutureRevisionError(revision, this.currentRevision);
     const at = revision <= 0 ? this.currentRevision : revision;
-    // Unlike a range, etcd 3.4 refuses a hash at the compacted revision itself (asked for, not 0).
-    if (revision > 0 ? at <= this.compacted : at < this.compacted) throw new CompactedRevisionError(at, this.compacted);
+    this.requireHashable(at, revision);
     return at;
+  }
+
+  private requireHashable(at: number, asked: number): void {
+    // Unlike a range, etcd 3.4 refuses a hash at the compacted revision itself (asked for, not 0).
+    if (asked > 0 ? at <= this.compacted : at < this.compacted) throw new CompactedRevisionError(at, this.compacted);
   }
 
   /**

@@ -23,6 +23,15 @@ describe('hashYielding', () => {
     await expect(store.hashYielding(1200)).rejects.toBeInstanceOf(CompactedRevisionError);
   });
 
+  it('refuses, as compacted, a hash whose revision a compaction passed while the store was persisted', async () => {
+    const store = await storeWithHistory(100);
+    const at = store.revision;
+    const hashing = store.hashYielding(); // the current revision, `at`
+    put(store, 'later', 'x');
+    store.compact(at + 1);
+    await expect(hashing).rejects.toBeInstanceOf(CompactedRevisionError);
+  });
+
   it('reads the values over several turns of the event loop, and a compaction meanwhile does not change the answer', async () => {
     const store = await storeWithHistory(3500);
     await store.persist();
