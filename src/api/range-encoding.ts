@@ -62,11 +62,6 @@ function varintBytes(value: number): number {
   return bytes;
 }
 
-/** An int64 lease ID as the unsigned 64-bit varint protobuf writes (negative IDs take 10 bytes). */
-function leaseVarint(lease: bigint): bigint {
-  return BigInt.asUintN(64, lease);
-}
-
 function bigVarintBytes(value: bigint): number {
   let bytes = 1;
   for (let rest = value; rest >= 0x80n; rest >>= 7n) bytes++;
@@ -84,7 +79,8 @@ export class RangeResponseEncoder implements RangeSink {
 
   add(keyLatin1: string, createRevision: number, modRevision: number, version: number, lease: bigint, value: Uint8Array): void {
     const keyBytes = keyLatin1.length;
-    const leaseBits = lease === 0n ? 0n : leaseVarint(lease);
+    // An int64 lease ID is written as its unsigned 64 bits: a negative ID takes 10 bytes.
+    const leaseBits = BigInt.asUintN(64, lease);
     let inner = 1 + varintBytes(keyBytes) + keyBytes;
     if (createRevision !== 0) inner += 1 + varintBytes(createRevision);
     if (modRevision !== 0) inner += 1 + varintBytes(modRevision);

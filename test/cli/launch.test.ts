@@ -16,16 +16,6 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('bin/raftkv', () => {
   it('run directly, it is node itself (same pid) with an 8 MiB semi-space', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'raftkv-launch-'));
@@ -47,11 +37,9 @@ describe('bin/raftkv', () => {
     });
     const pid = child.pid!;
     // Once `env` has exec'd node, the spawned pid's command line is node's, with the flag.
-    const argv = await waitFor('node to replace env', () => {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return args.some((arg) => arg.endsWith('bin/raftkv')) && !args[0]!.endsWith('env') ? args : undefined;
-    });
+    const argv = (): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    await expect.poll(() => argv()[0]!.endsWith('env'), { timeout: 30_000 }).toBe(false);
     expect(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()).toBe('node');
-    expect(argv).toContain('--max-semi-space-size=8');
+    expect(argv()).toContain('--max-semi-space-size=8');
   });
 });

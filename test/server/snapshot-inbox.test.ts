@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MvccStore } from '../../src/mvcc/mvcc-store.js';
-import { message, MessageType } from '../../src/raft/index.js';
+import { message, MessageType, type Message } from '../../src/raft/index.js';
 import { ServerErrorCode } from '../../src/server/errors.js';
 import { SnapshotInbox } from '../../src/server/snapshot-inbox.js';
 import type { SnapshotMessage } from '../../src/transport/index.js';
@@ -49,13 +49,17 @@ function setup(): { root: string; storeDir: string; inbox: SnapshotInbox; staged
   return { root, storeDir, inbox, staged };
 }
 
+/** A leader's dump (applied 40) streamed whole into `inbox` as the body of a MsgSnap at 35; the MsgSnap it hands on. */
+async function stageWhole(inbox: SnapshotInbox, root: string): Promise<Message> {
+  const sink = inbox.open(header(35));
+  for (const chunk of await leaderDump(root, 40)) await sink.write(chunk);
+  return sink.finish();
+}
+
 describe('SnapshotInbox', () => {
   it('stages a body, names the copy in the MsgSnap, and hands the directory to the install', async () => {
     const { root, inbox, staged } = setup();
-    const chunks = await leaderDump(root, 40);
-    const sink = inbox.open(header(35));
-    for (const chunk of chunks) await sink.write(chunk);
-    const delivered = await sink.finish();
+    const delivered = await stageWhole(inbox, root);
     expect(delivered.snapshot?.metadata.index).toBe(35);
     expect(Buffer.from(delivered.snapshot!.data).toString()).toMatch(/^raftkv-staged:kv\.db-/);
     expect(staged()).toHaveLength(1);
@@ -68,10 +72,7 @@ describe('SnapshotInbox', () => {
 
   it('removes a staged copy the core did not take', async () => {
     const { root, inbox, staged } = setup();
-    const chunks = await leaderDump(root, 40);
-    const sink = inbox.open(header(35));
-    for (const chunk of chunks) await sink.write(chunk);
-    const delivered = await sink.finish();
+    const delivered = await stageWhole(inbox, root);
     inbox.keepOnly(undefined);
     await expect.poll(() => staged()).toEqual([]);
     expect(() => inbox.take(delivered.snapshot!.data)).toThrow(expect.objectContaining({ code: ServerErrorCode.StagedSnapshotUnknown }));
