@@ -48,6 +48,7 @@ import { ServerError, ServerErrorCode } from './errors.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { MemberSnapshots } from './snapshots.js';
 import { SnapshotInbox } from './snapshot-inbox.js';
+import { readySteps, type DiskStep, type ReadyHost } from './ready-loop.js';
 import { bootstrap, checkStoreCoversSnapshot, openWal } from './startup.js';
 import { initialMembership, formatId, memberIdFor } from './identity.js';
 import { Membership, type MemberInfo } from './membership.js';
@@ -358,27 +359,44 @@ export class RaftMember {
   }
 
   private async handleReady(ready: Ready): Promise<void> {
-    this.snapshots.send(ready.messages);
-    // A snapshot's staged copy of the leader's store is installed (synced) before the WAL records
-    // the snapshot and drops the log before it: the WAL keeps no image (src/server/snapshots.ts).
-    if (ready.snapshot !== null) await this.installSnapshot(ready.snapshot);
-    if (ready.hardState !== null || ready.entries.length > 0 || ready.snapshot !== null) {
-      const snapshot = ready.snapshot === null ? null : MemberSnapshots.forWal(ready.snapshot);
-      await this.wal.save({ hardState: ready.hardState, entries: ready.entries, snapshot }, ready.mustSync);
+    const steps = readySteps(ready, this.readyHost);
+    for (let step = steps.next(); !step.done; step = steps.next()) {
+      await this.performDiskStep(step.value);
+      // A stopped member acts on nothing more: what ran so far is what a crash here would leave.
+      if (this.stopped) return;
     }
-    if (this.stopped) return;
-    this.snapshots.send(ready.messagesAfterPersist);
-    const results = this.applyEntries(ready.committedEntries);
-    if (ready.committedEntries.length > 0) {
-      this.store.markApplied(ready.committedEntries[ready.committedEntries.length - 1].index);
-      this.schedulePersist();
-    }
-    this.node.advance();
-    for (const [requestId, result] of results) this.settle(requestId, result);
-    for (const readState of ready.readStates) this.reads.confirmed(readState.index, readState.context);
-    this.reads.releaseApplied();
     await this.maybeSnapshot();
   }
+
+  private async performDiskStep(step: DiskStep): Promise<void> {
+    if (step.kind === 'install-snapshot') {
+      await this.installSnapshot(step.snapshot);
+      return;
+    }
+    // The WAL keeps no image of a snapshot (src/server/snapshots.ts): the store holds it, installed first.
+    const snapshot = step.snapshot === null ? null : MemberSnapshots.forWal(step.snapshot);
+    await this.wal.save({ hardState: step.hardState, entries: step.entries, snapshot }, step.mustSync);
+  }
+
+  private readonly readyHost: ReadyHost<Map<number, ApplyResult>> = {
+    send: (messages) => this.snapshots.send(messages),
+    apply: (entries) => {
+      const results = this.applyEntries(entries);
+      if (entries.length > 0) {
+        this.store.markApplied(entries[entries.length - 1].index);
+        this.schedulePersist();
+      }
+      return results;
+    },
+    advance: () => this.node.advance(),
+    settle: (results) => {
+      for (const [requestId, result] of results) this.settle(requestId, result);
+    },
+    confirmReads: (readStates) => {
+      for (const readState of readStates) this.reads.confirmed(readState.index, readState.context);
+      this.reads.releaseApplied();
+    },
+  };
 
   /**
    * Not awaited, and batched over STORE_PERSIST_INTERVAL_MS: the entries are durable in the WAL,

@@ -57,6 +57,18 @@ export function planSave(log: MemoryStorage, batch: SaveBatch): SavePlan {
   return { operations, snapshot, entries, hardState };
 }
 
+/**
+ * True when the batch changes nothing but the commit index, and only forwards: such a save writes
+ * nothing (Wal.save holds the hard state back until the next write). Term and vote are promises to
+ * other members and must be on disk before anyone hears of them; entries and snapshots are what
+ * acknowledgements vouch for. The simulator's disk follows the same rule.
+ */
+export function onlyCommitAdvances(current: HardState, batch: SaveBatch): boolean {
+  const hardState = batch.hardState;
+  if (hardState === null || batch.entries.length > 0 || batch.snapshot !== null) return false;
+  return hardState.term === current.term && hardState.vote === current.vote && hardState.commit >= current.commit;
+}
+
 /** Adds a `del` for every entry in [from, to] (none when from > to). */
 export function deleteEntries(operations: Operation[], from: number, to: number): void {
   for (let index = from; index <= to; index++) operations.push({ type: 'del', key: entryKey(index) });

@@ -15,7 +15,7 @@ import { silentLogger, type WalLogger } from './logger.js';
 import { Failpoint, Failpoints } from '../failpoints/failpoints.js';
 import { DamagedRecordError, FORMAT_VERSION, decodeIdentityRecord, encodeHardStateRecord, encodeIdentityRecord, encodeLogStartRecord, encodeSnapshotRecord } from './records.js';
 import { recoverLog } from './recover.js';
-import { checkSnapshotBytes, planSave, put, type Operation, type SaveBatch } from './save-plan.js';
+import { checkSnapshotBytes, onlyCommitAdvances, planSave, put, type Operation, type SaveBatch } from './save-plan.js';
 import { keptEntry } from './kept-entry.js';
 
 export interface WalOptions {
@@ -83,7 +83,7 @@ export class Wal {
    */
   async save(batch: SaveBatch, sync: boolean): Promise<void> {
     this.checkUsable('save');
-    if (!sync && this.onlyCommitAdvances(batch)) {
+    if (!sync && onlyCommitAdvances(this.storage.getHardState(), batch)) {
       // A commit index needs no write of its own: it is a hint that the leader repeats, and a
       // member that forgets it after a crash learns it again (etcd-io/raft's MustSync says the
       // same). It rides along with the next write that happens anyway, which saves a trip
@@ -103,18 +103,6 @@ export class Wal {
       this.storage.append(plan.entries.map(keptEntry));
       if (plan.hardState !== null) this.storage.setHardState(plan.hardState);
     });
-  }
-
-  /**
-   * True when the batch changes nothing but the commit index, and only forwards: term and vote are
-   * promises to other members and must be on disk before anyone hears of them; entries and
-   * snapshots are what acknowledgements vouch for.
-   */
-  private onlyCommitAdvances(batch: SaveBatch): boolean {
-    const hardState = batch.hardState;
-    if (hardState === null || batch.entries.length > 0 || batch.snapshot !== null) return false;
-    const current = this.storage.getHardState();
-    return hardState.term === current.term && hardState.vote === current.vote && hardState.commit >= current.commit;
   }
 
   /** Records the application's image at `index` (at most the last index) as the latest snapshot. */

@@ -42,7 +42,7 @@ function parseArguments(argv: string[]): Arguments {
 }
 
 function replayOne(args: Arguments & { seed: number }): number {
-  const result = runSeed(args.seed, args.overrides, args.verbose);
+  const result = runSeed(args.seed, args.overrides, { verbose: args.verbose });
   console.log(JSON.stringify(result.stats));
   if (result.violation !== null) {
     console.log(describeFailure(result, args.overrides));

@@ -14,8 +14,9 @@ import {
   type ConfChange,
   type Entry,
   type Message,
-  type Ready,
 } from '../../src/raft/index.js';
+import { READY_ORDER, readySteps, type DiskStep, type ReadyHost, type ReadyStage } from '../../src/server/ready-loop.js';
+import { onlyCommitAdvances } from '../../src/storage/index.js';
 import { EventQueue, type Timed } from './event-queue.js';
 import { hashBytes } from './hash.js';
 import { InvariantChecker, Violation, ViolationKind, type LogView } from './invariants.js';
@@ -59,6 +60,14 @@ export interface RunResult {
   readonly stats: RunStats;
   /** The last events before the end, for reading a failure. */
   readonly trace: readonly string[];
+}
+
+export interface SimOptions {
+  readonly verbose?: boolean;
+  /** A planted bug, for the checker's tests: a non-atomic install (see SnapshotInstaller). */
+  readonly tornInstall?: boolean;
+  /** A planted bug, for the checker's tests: a Ready's steps in another order than production's. */
+  readonly readyOrder?: readonly ReadyStage[];
 }
 
 const TRACE_LINES_MAX = 400;
@@ -119,9 +128,12 @@ export class SimCluster {
     membersCreated: 0,
   };
 
-  /** `tornInstall` plants a non-atomic install (see SnapshotInstaller), for the checker's tests. */
-  constructor(scenario: Scenario, options: { verbose?: boolean; tornInstall?: boolean } = {}) {
+  /** The order of a Ready's steps: production's, unless a test plants a wrong one. */
+  private readonly readyOrder: readonly ReadyStage[];
+
+  constructor(scenario: Scenario, options: SimOptions = {}) {
     this.scenario = scenario;
+    this.readyOrder = options.readyOrder ?? READY_ORDER;
     this.verbose = options.verbose ?? false;
     this.random = new SeededRandom(scenario.seed);
     this.network = new SimNetwork(scenario.network, new SeededRandom(scenario.seed ^ 0x5bd1e995));
@@ -314,10 +326,39 @@ export class SimCluster {
     while (member.node !== null && member.persisting === null && member.node.hasReady()) {
       const ready = member.node.ready();
       this.checkNewEntries(member, ready.entries);
-      for (const readState of ready.readStates) this.onReadState(member, readState.index, readState.context);
-      this.send(member, ready.messages);
-      member.persisting = ready;
-      if (ready.snapshot !== null) {
+      member.persisting = { ready, steps: readySteps(ready, this.readyHost(member), this.readyOrder), step: null };
+      this.resume(member);
+    }
+  }
+
+  /** What the production Ready steps act on in this member, besides its disk. */
+  private readyHost(member: SimMember): ReadyHost<void> {
+    return {
+      send: (messages) => this.send(member, messages),
+      apply: (entries) => {
+        for (const entry of entries) this.applyEntry(member, entry);
+      },
+      advance: () => member.node?.advance(),
+      settle: () => {},
+      confirmReads: (readStates) => {
+        for (const readState of readStates) this.onReadState(member, readState.index, readState.context);
+      },
+    };
+  }
+
+  /** Runs the member's Ready steps until one waits on its disk, or to the end of the Ready. */
+  private resume(member: SimMember): void {
+    const persisting = member.persisting;
+    if (persisting === null) return;
+    for (;;) {
+      const next = persisting.steps.next();
+      if (next.done === true) {
+        this.finishReady(member);
+        return;
+      }
+      const step = next.value;
+      persisting.step = step;
+      if (step.kind === 'install-snapshot') {
         this.installs.begin(member);
         return;
       }
@@ -326,7 +367,7 @@ export class SimCluster {
         this.schedule(latencyMs, { kind: 'persisted', member: member.id, incarnation: member.incarnation });
         return;
       }
-      this.completePersist(member);
+      this.save(member, step);
     }
   }
 
@@ -346,30 +387,36 @@ export class SimCluster {
 
   private onPersisted(id: number, incarnation: number): void {
     const member = this.members.get(id);
-    if (member === undefined || member.incarnation !== incarnation || member.persisting === null) return;
-    this.completePersist(member);
+    const step = member?.persisting?.step;
+    if (member === undefined || member.incarnation !== incarnation || step == null) return;
+    // An install step's write (the store switched in) was done by the SnapshotInstaller.
+    if (step.kind === 'save') this.save(member, step);
+    this.resume(member);
     this.afterInput(member);
   }
 
-  /** The Ready's write reached the disk: now act on what had to wait for it. */
-  private completePersist(member: SimMember): void {
-    const ready = member.persisting as Ready;
-    const node = member.node;
-    if (node === null) return;
-    member.persisting = null;
-    if (ready.snapshot !== null) {
+  /** A Ready's save reached the disk, with the WAL's rule for a hard state that only advances the commit. */
+  private save(member: SimMember, step: DiskStep & { kind: 'save' }): void {
+    const disk = member.disk;
+    const heldBack = !step.mustSync && onlyCommitAdvances(disk.getHardState(), step);
+    if (step.snapshot !== null) {
       // The store already holds it (SnapshotInstaller switched it in): the WAL records it now.
-      member.disk.applySnapshot(ready.snapshot);
-      this.installs.walSaved(member, ready.snapshot);
+      disk.applySnapshot(step.snapshot);
+      this.installs.walSaved(member, step.snapshot);
     }
-    member.disk.append(ready.entries);
-    if (ready.hardState !== null) member.disk.setHardState(ready.hardState);
-    const commitOnly = !ready.mustSync && ready.entries.length === 0 && ready.snapshot === null;
-    if (!commitOnly) member.hardStateWritten();
-    this.send(member, ready.messagesAfterPersist);
-    for (const entry of ready.committedEntries) this.applyEntry(member, entry);
-    if (member.node === null) return; // it applied its own removal and shut down
-    node.advance();
+    disk.append(step.entries);
+    if (step.hardState !== null) disk.setHardState(step.hardState);
+    if (!heldBack) member.hardStateWritten();
+  }
+
+  /** The Ready's steps have all run. A member that applied its own removal shuts down now, as a real one does. */
+  private finishReady(member: SimMember): void {
+    member.persisting = null;
+    if (member.removed) {
+      member.crash();
+      this.trace(`${member.id} removed; shut down`);
+      return;
+    }
     this.maybeCompact(member);
     this.observe(member);
   }
@@ -394,10 +441,8 @@ export class SimCluster {
       this.stats.confChangesApplied++;
       this.trace(`${member.id} applied ${describeConfChange(change)} at ${entry.index}: voters ${member.sm.confState.voters} learners ${member.sm.confState.learners}`);
       if (change.type === ConfChangeType.RemoveNode && change.nodeId === member.id) {
-        // Like a real member, one that applies its own removal shuts down.
+        // Like a real member, one that applies its own removal finishes the Ready, then shuts down.
         member.removed = true;
-        member.crash();
-        this.trace(`${member.id} removed; shut down`);
       }
       return;
     }

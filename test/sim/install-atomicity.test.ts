@@ -1,5 +1,5 @@
 // The restart check must catch an install that is not atomic; otherwise the seeds' green runs say
-// nothing about it. Seed 4 crashes a learner right after it switches in snapshot 29 (before its WAL
+// nothing about it. Seed 6 crashes a member right after it switches in a snapshot (before its WAL
 // records it): with the store switched in one step it restarts on the new store; with a planted
 // torn install (half the chunks written at the switch, the rest at the WAL save) it restarts on a mix.
 
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ViolationKind } from './invariants.js';
 import { describeFailure, runSeed } from './run.js';
 
-const SEED_CRASHING_AFTER_SWITCH = 4;
+const SEED_CRASHING_AFTER_SWITCH = 6;
 
 describe('snapshot install atomicity', () => {
   it('restarts on the new store when a crash follows the atomic switch', () => {
@@ -17,7 +17,7 @@ describe('snapshot install atomicity', () => {
   });
 
   it('catches a torn install at the restart, naming the seed that replays it', () => {
-    const result = runSeed(SEED_CRASHING_AFTER_SWITCH, {}, false, true);
+    const result = runSeed(SEED_CRASHING_AFTER_SWITCH, {}, { tornInstall: true });
     expect(result.violation?.kind).toBe(ViolationKind.RestartState);
     expect(describeFailure(result)).toContain(`--seed ${SEED_CRASHING_AFTER_SWITCH}`);
   });

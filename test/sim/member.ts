@@ -5,6 +5,7 @@
 import { MemoryStorage, RawNode, SeededRandom, emptyHardState, type ConfState, type HardState, type Ready } from '../../src/raft/index.js';
 import { BOOTSTRAP_CHAIN, SimStateMachine } from './state-machine.js';
 import type { Scenario } from './scenario.js';
+import type { DiskStep } from '../../src/server/ready-loop.js';
 
 /** One incoming snapshot stream per peer at most; more would be a simulator bug. */
 const STAGING_STREAMS_MAX = 16;
@@ -18,8 +19,8 @@ export class SimMember {
   node: RawNode | null = null;
   /** Bumped on every start, so events scheduled for an earlier life are ignored. */
   incarnation = 0;
-  /** The Ready being written to disk, if any. */
-  persisting: Ready | null = null;
+  /** The Ready being acted on (src/server/ready-loop.ts's steps), if any, and the disk step it waits on. */
+  persisting: { readonly ready: Ready; readonly steps: Generator<DiskStep, void, void>; step: DiskStep | null } | null = null;
   /** Applied its own removal from the configuration and shut down for good. */
   removed = false;
   /**

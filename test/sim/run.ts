@@ -1,10 +1,10 @@
 // Runs one seed and formats its outcome, including the one command that replays a failure.
 
-import { SimCluster, type RunResult } from './cluster.js';
+import { SimCluster, type RunResult, type SimOptions } from './cluster.js';
 import { scenarioForSeed, type ScenarioOverrides } from './scenario.js';
 
-export function runSeed(seed: number, overrides: ScenarioOverrides = {}, verbose = false, tornInstall = false): RunResult {
-  return new SimCluster(scenarioForSeed(seed, overrides), { verbose, tornInstall }).run();
+export function runSeed(seed: number, overrides: ScenarioOverrides = {}, options: SimOptions = {}): RunResult {
+  return new SimCluster(scenarioForSeed(seed, overrides), options).run();
 }
 
 export function replayCommand(seed: number, overrides: ScenarioOverrides = {}): string {

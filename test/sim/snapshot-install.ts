@@ -65,7 +65,7 @@ export class SnapshotInstaller {
 
   onSwitch(id: number, incarnation: number, crashAt: InstallCrashPoint | null): void {
     const member = this.host.member(id);
-    const snapshot = member?.persisting?.snapshot;
+    const snapshot = member?.persisting?.ready.snapshot;
     if (member === undefined || member.incarnation !== incarnation || snapshot == null) return;
     if (crashAt === 'staged') {
       this.stats.installCrashesStaged++;
