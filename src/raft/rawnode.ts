@@ -239,11 +239,6 @@ export class RawNode {
     }
   }
 
-  /** Whether a Ready was handed out and not yet advanced. */
-  readyInProgress(): boolean {
-    return this.inProgress !== null;
-  }
-
   status(): Status {
     const raft = this.raft;
     const progress: Record<number, { match: number; next: number; state: string; recentActive: boolean }> = {};
