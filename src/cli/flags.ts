@@ -49,8 +49,6 @@ const FLAGS = {
 type FlagName = keyof typeof FLAGS;
 type RawFlags = Partial<Record<FlagName, string>>;
 
-export const flagNames: readonly string[] = Object.keys(FLAGS);
-
 function isFlagName(name: string): name is FlagName {
   return Object.hasOwn(FLAGS, name);
 }

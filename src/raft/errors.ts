@@ -6,8 +6,6 @@ export const RaftErrorCode = {
   Unavailable: 'RAFT_UNAVAILABLE',
   SnapshotTemporarilyUnavailable: 'RAFT_SNAPSHOT_TEMPORARILY_UNAVAILABLE',
   ProposalDropped: 'RAFT_PROPOSAL_DROPPED',
-  StepLocalMessage: 'RAFT_STEP_LOCAL_MESSAGE',
-  StepPeerNotFound: 'RAFT_STEP_PEER_NOT_FOUND',
   ReadyNotAdvanced: 'RAFT_READY_NOT_ADVANCED',
   InvariantViolated: 'RAFT_INVARIANT_VIOLATED',
   InvalidConfig: 'RAFT_INVALID_CONFIG',
@@ -61,18 +59,6 @@ export class ProposalDroppedError extends RaftError {
   constructor(reason: DropReason) {
     super(RaftErrorCode.ProposalDropped, `raft proposal dropped: ${reason}`);
     this.reason = reason;
-  }
-}
-
-export class StepLocalMessageError extends RaftError {
-  constructor() {
-    super(RaftErrorCode.StepLocalMessage, 'raft: cannot step raft local message');
-  }
-}
-
-export class StepPeerNotFoundError extends RaftError {
-  constructor(from: number) {
-    super(RaftErrorCode.StepPeerNotFound, `raft: cannot step as peer ${from} not found`);
   }
 }
 

@@ -3,7 +3,7 @@
 // to hand out. The role (follower, candidate, leader) is a pair of functions, `tickFn` and `stepFn`,
 // set only in the become* methods; term bookkeeping happens once, in step(), before dispatch.
 
-import { ConfChangeType, decodeConfChange, type ConfChange } from './confchange.js';
+import { ConfChangeType, type ConfChange } from './confchange.js';
 import {
   DropReason,
   InvalidConfigError,
@@ -14,7 +14,7 @@ import {
 } from './errors.js';
 import { RaftLog } from './log.js';
 import { ProgressState } from './progress.js';
-import { VoteResult } from './quorum.js';
+import { VoteResult, hasQuorum } from './quorum.js';
 import type { RandomSource } from './random.js';
 import { ReadOnly, type ReadRequest, type ReadRound } from './readonly.js';
 import type { Storage } from './storage.js';
@@ -737,7 +737,7 @@ export class Raft {
     const outcome = this.readOnly.acknowledge(
       roundId,
       from,
-      (acks) => voteResultFromAcks(this.tracker.voters, acks),
+      (acks) => hasQuorum(this.tracker.voters, (id) => acks.has(id)),
       this.log.committed,
       this.id,
     );
@@ -957,18 +957,6 @@ export class Raft {
     if (this.maybeCommit()) this.onCommitAdvanced();
     else this.bcastAppend();
   }
-
-  /** Decodes and applies the configuration change carried by a committed entry. */
-  applyConfChangeEntry(entry: Entry): ConfState {
-    assert(entry.type === EntryType.ConfChange, 'not a conf change entry');
-    return this.applyConfChange(decodeConfChange(entry.data));
-  }
-}
-
-function voteResultFromAcks(voters: readonly number[], acks: ReadonlySet<number>): boolean {
-  let count = 0;
-  for (const id of voters) if (acks.has(id)) count++;
-  return count >= Math.floor(voters.length / 2) + 1;
 }
 
 function validateConfig(config: Config): void {

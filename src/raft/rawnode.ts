@@ -239,9 +239,67 @@ export class RawNode {
     }
   }
 
-  /** Whether a Ready was handed out and not yet advanced. */
-  readyInProgress(): boolean {
-    return this.inProgress !== null;
+  // ---- read-only views for the driver ---------------------------------------------------------
+  // Each reads one fact of the core now, without the allocation of status(): the member asks
+  // them on every request and every tick.
+
+  /** The member this node believes leads, 0 when it knows of none. */
+  leaderId(): number {
+    return this.raft.lead;
+  }
+
+  term(): number {
+    return this.raft.term;
+  }
+
+  isLeader(): boolean {
+    return this.raft.state === StateType.Leader;
+  }
+
+  isLearner(): boolean {
+    return this.raft.isLearner;
+  }
+
+  /** The voting members' ids, sorted. */
+  voters(): number[] {
+    return [...this.raft.tracker.voters];
+  }
+
+  /** The current configuration: voters and learners. */
+  confState(): ConfState {
+    return this.raft.tracker.confState();
+  }
+
+  /**
+   * The highest index the leader knows `id` holds in agreement with its own log (for the leader
+   * itself, how far its log is durable). Undefined unless this node leads and `id` is a member:
+   * followers keep no record of their peers.
+   */
+  matchIndexOf(id: number): number | undefined {
+    if (!this.isLeader()) return undefined;
+    return this.raft.tracker.progress.get(id)?.match;
+  }
+
+  committedIndex(): number {
+    return this.raft.log.committed;
+  }
+
+  /** The index of the last entry applied, as acknowledged by advance(). */
+  appliedIndex(): number {
+    return this.raft.log.applied;
+  }
+
+  lastIndex(): number {
+    return this.raft.log.lastIndex();
+  }
+
+  /**
+   * The data of the snapshot the core has accepted from the leader and the driver has not yet
+   * persisted (its unstable snapshot, kept until the advance() after the Ready that carries it);
+   * undefined when there is none.
+   */
+  pendingSnapshotData(): Uint8Array | undefined {
+    return this.raft.log.unstable.snapshot?.data;
   }
 
   status(): Status {

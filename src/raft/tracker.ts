@@ -75,17 +75,6 @@ export class ProgressTracker {
     return voteResult(this.voters, this.votes);
   }
 
-  tallyVotes(): { granted: number; rejected: number; result: VoteResult } {
-    let granted = 0;
-    let rejected = 0;
-    for (const id of this.voters) {
-      const vote = this.votes.get(id);
-      if (vote === true) granted++;
-      else if (vote === false) rejected++;
-    }
-    return { granted, rejected, result: voteResult(this.voters, this.votes) };
-  }
-
   /** Whether a quorum of voters has been heard from recently. */
   quorumActive(selfId: number): boolean {
     return hasQuorum(this.voters, (id) => id === selfId || this.progress.get(id)?.recentActive === true);
