@@ -7,8 +7,8 @@
 // - Per key: create_revision, mod_revision, version (1 on create, +1 per put, gone with a delete) and
 //   lease. A delete writes a tombstone; a later put recreates the key (new create_revision,
 //   version 1). The history of each key is a KeyIndex (generations of revision records).
-// - The index is an in-memory B+ tree (sorted-btree) from key to KeyIndex, so a range scan costs
-//   O(log n + k) for k keys in the range. The index holds every retained record's header (key,
+// - The index (key-space.ts) is an in-memory B+ tree (sorted-btree) from key to KeyIndex, so a
+//   range scan costs O(log n + k) for k keys in the range. The index holds every retained record's header (key,
 //   revisions, version, lease, value length: StoredRecord) but no values: values are in LevelDB
 //   and read on demand through ValueStore (pending batch → hot-value cache → getSync). On disk
 //   headers and values sit under separate prefixes (layout.ts), so open() rebuilds the index from
@@ -17,9 +17,9 @@
 // - markApplied(index) records, in memory, the Raft index the state reflects; persist() writes
 //   everything since the previous persist, that index, the revision and the compacted revision in
 //   one classic-level batch, unsynced (persist-queue.ts).
-// - Beside the key space: the member's own records (member-metadata.ts). Range's filters and
-//   sorting: range-query.ts; HashKV: store-hash.ts; reading the state from a database, at open or
-//   from a snapshot's staged copy: store-image.ts.
+// - Beside the key space: the member's own records (member-metadata.ts). A write transaction's
+//   changes: write-txn.ts; Range's filters and sorting: range-query.ts; HashKV: store-hash.ts;
+//   reading the state from a database, at open or from a snapshot's staged copy: store-image.ts.
 //
 // Single writer: the member applies committed entries one at a time, and a write transaction is
 // synchronous, so readers never see a half-applied transaction (they read at `revision`, which
@@ -29,62 +29,25 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClassicLevel } from 'classic-level';
 import { keyToString, type KeyValue } from './codec.js';
-import { encodeHeader, headerKey, valueKey } from './layout.js';
-import { StoredRecord } from './stored-record.js';
+import { headerKey, valueKey } from './layout.js';
+import type { StoredRecord } from './stored-record.js';
 import { DEFAULT_VALUE_CACHE_BYTES, ValueStore } from './value-store.js';
-import {
-  CompactedRevisionError,
-  FutureRevisionError,
-  MvccInvalidArgumentError,
-  MvccLimitExceededError,
-  MvccWriteFailedError,
-  TxnEndedError,
-  TxnInProgressError,
-  assert,
-} from './errors.js';
-import { KeyIndex, newKeyTree, type KeyTree } from './key-index.js';
+import { CompactedRevisionError, FutureRevisionError, MvccWriteFailedError, TxnEndedError, TxnInProgressError, assert } from './errors.js';
+import { KeySpace } from './key-space.js';
 import { DEFAULT_MVCC_LIMITS, type MvccLimits } from './limits.js';
 import { MemberMetadata } from './member-metadata.js';
-import { PersistQueue, type BatchOperation } from './persist-queue.js';
+import { PersistQueue } from './persist-queue.js';
 import { selectRange, type RangeOptions, type RangeResult } from './range-query.js';
 import { StoreDumpSource } from './store-dump.js';
 import { hashRecords, hashRecordsYielding, hashRevision, hashedRecords, requireHashable, type HashResult } from './store-hash.js';
 import { recoverStoreDirectory, type InstallStepHook } from './store-directory.js';
 import { loadAndActivateStaged, loadStoreImage, openDatabase, type StoreImage } from './store-image.js';
+import { OpenTxn, type Event, type WriteTxn } from './write-txn.js';
 
 export type { KeyValue, RevisionRecord } from './codec.js';
 export { SortOrder, SortTarget, type RangeOptions, type RangeResult } from './range-query.js';
 export type { HashResult } from './store-hash.js';
-
-export interface Event {
-  readonly type: 'put' | 'delete';
-  /** For a delete: the key with mod_revision = the deleting revision, everything else empty. */
-  readonly kv: KeyValue;
-  /** The key's value just before this change, if it existed. */
-  readonly prevKv: KeyValue | undefined;
-}
-
-/**
- * A write transaction: the member opens one per applied request (a Txn is one, too). If an
- * operation throws (a limit, an empty key), the changes made so far stay in the transaction: call
- * abort() to undo them, or end() to keep them.
- */
-export interface WriteTxn {
-  /** The main revision this transaction's changes get (current revision + 1). */
-  readonly revision: number;
-  /** Writes `key`; returns its previous value (as this transaction sees it), if it existed. */
-  put(key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue | undefined;
-  /** Deletes the live keys in the range (range_end as in range()); returns their previous values, in key order. */
-  deleteRange(key: Uint8Array, rangeEnd: Uint8Array): KeyValue[];
-  /** Reads like MvccStore.range, but sees this transaction's own writes. */
-  range(key: Uint8Array, rangeEnd: Uint8Array, options?: RangeOptions): RangeResult;
-  /** The changes so far, in sub-revision order (the events a watcher will get). */
-  readonly changes: readonly Event[];
-  /** Ends the transaction; the revision moves by one if it changed anything. Returns the store's revision. */
-  end(): number;
-  /** Undoes every change of this transaction and ends it. */
-  abort(): void;
-}
+export type { Event, WriteTxn } from './write-txn.js';
 
 /**
  * Told of every change to the store, synchronously, as it happens: the watch hub's feed. A
@@ -115,30 +78,17 @@ export interface MvccStoreOptions {
   readonly valueCacheBytes?: number;
 }
 
-const EMPTY = new Uint8Array(0);
 /** How whole-store scans (HashKV) read values: past the cache, so the hot values stay. */
 const SCAN = { cache: false } as const;
-
-interface OpenTxn {
-  readonly main: number;
-  sub: number;
-  readonly operations: BatchOperation[];
-  readonly changes: Event[];
-  /** Keys touched, with whether each was live before the transaction. */
-  readonly touched: Map<string, boolean>;
-  readonly records: StoredRecord[];
-  ended: boolean;
-}
 
 export class MvccStore {
   /** Replaced (closed, swapped on disk, reopened) only by installStaged. */
   private db: ClassicLevel<Buffer, Buffer>;
   private readonly limits: MvccLimits;
-  private index: KeyTree = newKeyTree();
+  private keys = new KeySpace();
   private currentRevision = 1;
   private compacted = 0;
   private applied = 0;
-  private liveKeys = 0;
   /** Changes waiting for the next persist(); it writes to whatever `db` is when its batch starts. */
   private readonly writes = new PersistQueue(() => ({
     db: this.db,
@@ -147,11 +97,6 @@ export class MvccStore {
   }));
   private readonly metadata = new MemberMetadata(this.writes);
   private txn: OpenTxn | null = null;
-  /**
-   * Every retained record at or above the compacted revision, in revision order: watchers catch
-   * up from here in O(log n + changes) instead of scanning every key of their range.
-   */
-  private history: StoredRecord[] = [];
   private readonly observers: StoreObserver[] = [];
   private values: ValueStore;
   private readonly valueCacheBytes: number;
@@ -200,9 +145,7 @@ export class MvccStore {
 
   /** Makes `image` the in-memory state. */
   private take(image: StoreImage): void {
-    this.index = image.index;
-    this.history = image.history;
-    this.liveKeys = image.liveKeys;
+    this.keys = image.keys;
     this.currentRevision = image.meta.revision;
     this.compacted = image.meta.compactedRevision;
     this.applied = image.meta.appliedIndex;
@@ -216,12 +159,7 @@ export class MvccStore {
 
   private readonly readValue = (record: StoredRecord): Uint8Array => this.values.read(record);
 
-  /**
-   * A previous value (prevKv) whose value is read only if someone looks: most puts and deletes
-   * never do, and an overwrite would otherwise read the old value from the database every time.
-   * Who needs it reads it before the record can be compacted away: the watch hub while the change
-   * is applied, the member's apply (prev_kv asked) in the same step.
-   */
+  /** A previous value read only if someone looks (see OpenTxn.previousKeyValueOf). */
   private previousKeyValueOf(record: StoredRecord): KeyValue {
     return record.lazyKeyValue(this.readValue);
   }
@@ -246,12 +184,12 @@ export class MvccStore {
 
   /** Keys with any retained history (live, or deleted above the compacted revision). */
   get indexedKeyCount(): number {
-    return this.index.size;
+    return this.keys.index.size;
   }
 
   /** Live keys at the current revision. */
   get keyCount(): number {
-    return this.liveKeys;
+    return this.keys.liveKeys;
   }
 
   /** A member metadata record (member-metadata.ts). */
@@ -281,7 +219,7 @@ export class MvccStore {
 
   /** The key's current value (what a Range of one key at revision 0 returns). */
   get(key: Uint8Array): KeyValue | undefined {
-    const record = this.index.get(keyToString(key))?.at(this.currentRevision);
+    const record = this.keys.index.get(keyToString(key))?.at(this.currentRevision);
     return record === undefined ? undefined : this.keyValueOf(record);
   }
 
@@ -301,34 +239,18 @@ export class MvccStore {
     const at = asked <= 0 ? current : asked;
     if (at < this.compacted) throw new CompactedRevisionError(at, this.compacted);
     return selectRange(options, current, this.readValue, (visit) =>
-      this.scan(key, rangeEnd, (keyIndex) => {
+      this.keys.scan(key, rangeEnd, (keyIndex) => {
         const record = keyIndex.at(at);
         if (record !== undefined) visit(record);
       }),
     );
   }
 
-  /** Calls `visit` for every KeyIndex in the range, in key order. */
-  private scan(key: Uint8Array, rangeEnd: Uint8Array, visit: (keyIndex: KeyIndex) => void): void {
-    const low = keyToString(key);
-    if (rangeEnd.byteLength === 0) {
-      const keyIndex = this.index.get(low);
-      if (keyIndex !== undefined) visit(keyIndex);
-      return;
-    }
-    const high = rangeEnd.byteLength === 1 && rangeEnd[0] === 0 ? null : keyToString(rangeEnd);
-    if (high !== null && high <= low) return;
-    for (const [name, keyIndex] of this.index.entries(low)) {
-      if (high !== null && name >= high) break;
-      visit(keyIndex);
-    }
-  }
-
   /** Opens the write transaction. One at a time: apply is the only writer. */
   write(): WriteTxn {
     if (this.txn !== null) throw new TxnInProgressError();
     if (this.writes.failed) throw new MvccWriteFailedError();
-    const txn: OpenTxn = { main: this.currentRevision + 1, sub: 0, operations: [], changes: [], touched: new Map(), records: [], ended: false };
+    const txn = new OpenTxn(this.currentRevision + 1, this.keys, this.values, this.limits);
     this.txn = txn;
     const live = (): OpenTxn => {
       if (txn.ended) throw new TxnEndedError();
@@ -336,8 +258,8 @@ export class MvccStore {
     };
     return {
       revision: txn.main,
-      put: (key, value, lease) => this.txnPut(live(), key, value, lease),
-      deleteRange: (key, rangeEnd) => this.txnDeleteRange(live(), key, rangeEnd),
+      put: (key, value, lease) => live().put(key, value, lease),
+      deleteRange: (key, rangeEnd) => live().deleteRange(key, rangeEnd),
       range: (key, rangeEnd, options = {}) => {
         const open = live();
         return this.rangeAt(key, rangeEnd, options, open.sub > 0 ? open.main : this.currentRevision);
@@ -350,59 +272,13 @@ export class MvccStore {
     };
   }
 
-  private touch(txn: OpenTxn, name: string, keyIndex: KeyIndex | undefined): void {
-    if (!txn.touched.has(name)) txn.touched.set(name, keyIndex?.latest() !== undefined);
-  }
-
-  private txnPut(txn: OpenTxn, key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue | undefined {
-    if (key.byteLength === 0) throw new MvccInvalidArgumentError('key is not provided');
-    if (key.byteLength > this.limits.keyBytesMax) throw new MvccLimitExceededError('key size', key.byteLength, this.limits.keyBytesMax);
-    if (value.byteLength > this.limits.valueBytesMax) throw new MvccLimitExceededError('value size', value.byteLength, this.limits.valueBytesMax);
-    const name = keyToString(key);
-    let keyIndex = this.index.get(name);
-    this.touch(txn, name, keyIndex);
-    if (keyIndex === undefined) {
-      keyIndex = new KeyIndex(name);
-      this.index.set(name, keyIndex);
-    }
-    const previousRecord = keyIndex.latest();
-    const previous = previousRecord === undefined ? undefined : this.previousKeyValueOf(previousRecord);
-    const record = new StoredRecord(keyIndex.name, txn.main, txn.sub++, previousRecord?.createRevision ?? txn.main, (previousRecord?.version ?? 0) + 1, lease, value.byteLength, false);
-    keyIndex.append(record);
-    txn.records.push(record);
-    if (previous === undefined) this.liveKeys++;
-    txn.operations.push({ type: 'put', key: headerKey(record), value: encodeHeader(record) });
-    const valueWrite = this.values.hold(record, value);
-    if (valueWrite !== undefined) txn.operations.push({ type: 'put', ...valueWrite });
-    txn.changes.push({ type: 'put', kv: record.keyValue(value.byteLength === 0 ? EMPTY : this.values.read(record)), prevKv: previous });
-    return previous;
-  }
-
-  private txnDeleteRange(txn: OpenTxn, key: Uint8Array, rangeEnd: Uint8Array): KeyValue[] {
-    const doomed: Array<{ keyIndex: KeyIndex; kv: KeyValue }> = [];
-    this.scan(key, rangeEnd, (keyIndex) => {
-      const live = keyIndex.latest();
-      if (live !== undefined) doomed.push({ keyIndex, kv: this.previousKeyValueOf(live) });
-    });
-    for (const { keyIndex, kv } of doomed) {
-      this.touch(txn, keyIndex.name, keyIndex);
-      const record = new StoredRecord(keyIndex.name, txn.main, txn.sub++, 0, 0, 0n, 0, true);
-      keyIndex.append(record);
-      txn.records.push(record);
-      this.liveKeys--;
-      txn.operations.push({ type: 'put', key: headerKey(record), value: encodeHeader(record) });
-      txn.changes.push({ type: 'delete', kv: record.keyValue(EMPTY), prevKv: kv });
-    }
-    return doomed.map(({ kv }) => kv);
-  }
-
   private txnEnd(txn: OpenTxn): number {
     txn.ended = true;
     this.txn = null;
     if (txn.sub > 0) {
       this.currentRevision = txn.main;
       for (const operation of txn.operations) this.writes.add(operation);
-      for (const record of txn.records) this.history.push(record);
+      for (const record of txn.records) this.keys.history.push(record);
       for (const observer of this.observers) observer.changed(txn.main, txn.changes);
     }
     return this.currentRevision;
@@ -411,14 +287,7 @@ export class MvccStore {
   private txnAbort(txn: OpenTxn): void {
     txn.ended = true;
     this.txn = null;
-    for (const [name, wasLive] of txn.touched) {
-      const keyIndex = this.index.get(name);
-      assert(keyIndex !== undefined, 'a key touched by the transaction vanished');
-      const isLive = keyIndex.latest() !== undefined;
-      for (const record of keyIndex.truncateFrom(txn.main)) this.values.forget(record);
-      if (keyIndex.isEmpty) this.index.delete(name);
-      this.liveKeys += (wasLive ? 1 : 0) - (isLive ? 1 : 0);
-    }
+    txn.undo();
   }
 
   /**
@@ -431,42 +300,13 @@ export class MvccStore {
     assert(this.txn === null, 'compact() inside a write transaction');
     if (revision <= this.compacted) throw new CompactedRevisionError(revision, this.compacted);
     if (revision > this.currentRevision) throw new FutureRevisionError(revision, this.currentRevision);
-    const emptied: string[] = [];
-    this.index.forEach((keyIndex, name) => {
-      for (const record of keyIndex.compact(revision)) {
-        this.writes.add({ type: 'del', key: headerKey(record) });
-        if (record.valueBytes > 0) this.writes.add({ type: 'del', key: valueKey(record) });
-        this.values.forget(record);
-      }
-      if (keyIndex.isEmpty) emptied.push(name);
+    this.keys.compact(revision, (record) => {
+      this.writes.add({ type: 'del', key: headerKey(record) });
+      if (record.valueBytes > 0) this.writes.add({ type: 'del', key: valueKey(record) });
+      this.values.forget(record);
     });
-    for (const name of emptied) this.index.delete(name);
     this.compacted = revision;
-    this.dropHistoryBelow(revision);
     for (const observer of this.observers) observer.compacted(revision);
-  }
-
-  /** Keeps in `history` only what compaction kept at or above `revision` (a tombstone at it goes). */
-  private dropHistoryBelow(revision: number): void {
-    let first = this.firstHistoryAt(revision);
-    const kept: StoredRecord[] = [];
-    for (; first < this.history.length; first++) {
-      const record = this.history[first];
-      if (record.main > revision || this.index.get(record.name)?.recordAt(revision) === record) kept.push(record);
-    }
-    this.history = kept;
-  }
-
-  /** The position of the first history record with main revision ≥ `revision`. */
-  private firstHistoryAt(revision: number): number {
-    let low = 0;
-    let high = this.history.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.history[middle].main < revision) low = middle + 1;
-      else high = middle;
-    }
-    return low;
   }
 
   /**
@@ -478,12 +318,13 @@ export class MvccStore {
     if (from < this.compacted) throw new CompactedRevisionError(from, this.compacted);
     const events: Event[] = [];
     let scanned = 0;
-    let position = this.firstHistoryAt(from);
-    while (position < this.history.length) {
-      const main = this.history[position].main;
+    const history = this.keys.history;
+    let position = this.keys.firstHistoryAt(from);
+    while (position < history.length) {
+      const main = history[position].main;
       if (events.length >= eventsMax || scanned >= scanMax) return { events, scannedTo: main - 1 };
-      for (; position < this.history.length && this.history[position].main === main; position++, scanned++) {
-        const record = this.history[position];
+      for (; position < history.length && history[position].main === main; position++, scanned++) {
+        const record = history[position];
         const name = record.name;
         if (matches(name)) events.push(this.eventOf(record, name));
       }
@@ -492,7 +333,7 @@ export class MvccStore {
   }
 
   private eventOf(record: StoredRecord, name: string): Event {
-    const previous = this.index.get(name)?.recordBefore(record.main, record.sub);
+    const previous = this.keys.index.get(name)?.recordBefore(record.main, record.sub);
     const prevKv = previous === undefined || previous.tombstone ? undefined : this.previousKeyValueOf(previous);
     return { type: record.tombstone ? 'delete' : 'put', kv: this.keyValueOf(record), prevKv };
   }
@@ -507,7 +348,7 @@ export class MvccStore {
    */
   hash(revision = 0): HashResult {
     const at = hashRevision(revision, this.currentRevision, this.compacted);
-    const records = hashedRecords(this.index, at);
+    const records = hashedRecords(this.keys.index, at);
     const crc = hashRecords(this.values, records, 0, records.length, 0, SCAN);
     return { hash: crc, compactRevision: this.compacted, hashRevision: at, revision: this.currentRevision };
   }
@@ -523,7 +364,7 @@ export class MvccStore {
     const at = hashRevision(revision, this.currentRevision, this.compacted);
     await this.persist();
     requireHashable(at, revision, this.compacted); // a compaction may have passed `at` while persisting
-    const records = hashedRecords(this.index, at);
+    const records = hashedRecords(this.keys.index, at);
     const result = { compactRevision: this.compacted, hashRevision: at, revision: this.currentRevision };
     const snapshot = this.db.snapshot();
     try {
