@@ -8,21 +8,8 @@
 // records, and an array per generation (each with room for 17 on its first push) cost more than
 // the records themselves.
 
-import BTreeModule from 'sorted-btree';
 import { assert } from './errors.js';
 import { isBefore, type StoredRecord } from './stored-record.js';
-
-// sorted-btree is CommonJS: Node's ESM loader hands its exports object to a default import (the
-// class is `.default`), while bundlers and test runners may hand the class itself.
-const BTree: typeof BTreeModule.default =
-  (BTreeModule as unknown as { default?: typeof BTreeModule.default }).default ?? (BTreeModule as unknown as typeof BTreeModule.default);
-
-/** The store's index: a B+ tree from key (latin1 string) to its KeyIndex, so a range costs O(log n + k). */
-export type KeyTree = InstanceType<typeof BTree<string, KeyIndex>>;
-
-export function newKeyTree(): KeyTree {
-  return new BTree<string, KeyIndex>();
-}
 
 /** Below this many records an append copies the array at its exact size instead of growing it with spare room. */
 const EXACT_SIZE_RECORDS_MAX = 8;
