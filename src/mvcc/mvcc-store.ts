@@ -7,8 +7,8 @@
 // - Per key: create_revision, mod_revision, version (1 on create, +1 per put, gone with a delete) and
 //   lease. A delete writes a tombstone; a later put recreates the key (new create_revision,
 //   version 1). The history of each key is a KeyIndex (generations of revision records).
-// - The index is an in-memory B+ tree (sorted-btree) from key to KeyIndex, so a range scan costs
-//   O(log n + k) for k keys in the range. The index holds every retained record's header (key,
+// - The index (key-space.ts) is an in-memory B+ tree (sorted-btree) from key to KeyIndex, so a
+//   range scan costs O(log n + k) for k keys in the range. The index holds every retained record's header (key,
 //   revisions, version, lease, value length: StoredRecord) but no values: values are in LevelDB
 //   and read on demand through ValueStore (pending batch → hot-value cache → getSync). On disk
 //   headers and values sit under separate prefixes (layout.ts), so open() rebuilds the index from
@@ -16,9 +16,10 @@
 // - Reads at any retained revision; compaction drops history below a revision.
 // - markApplied(index) records, in memory, the Raft index the state reflects; persist() writes
 //   everything since the previous persist, that index, the revision and the compacted revision in
-//   one classic-level batch, unsynced: after a crash the member replays its write-ahead log from
-//   the persisted index. Persists queue behind one another (never overlap) and coalesce, so the
-//   member need not wait for them: its durability comes from the write-ahead log.
+//   one classic-level batch, unsynced (persist-queue.ts).
+// - Beside the key space: the member's own records (member-metadata.ts). A write transaction's
+//   changes: write-txn.ts; Range's filters and sorting: range-query.ts; HashKV: store-hash.ts;
+//   reading the state from a database, at open or from a snapshot's staged copy: store-image.ts.
 //
 // Single writer: the member applies committed entries one at a time, and a write transaction is
 // synchronous, so readers never see a half-applied transaction (they read at `revision`, which
@@ -26,115 +27,27 @@
 
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
-import BTreeModule from 'sorted-btree';
-import {
-  META_KEY,
-  decodeMeta,
-  encodeMeta,
-  extraMetaKey,
-  extraMetaKeyRange,
-  extraMetaName,
-  keyToString,
-  type KeyValue,
-} from './codec.js';
-import { decodeHeader, encodeHeader, headerKey, headerKeyRange, upgradeLayout, valueKey } from './layout.js';
-import { StoredRecord } from './stored-record.js';
+import type { ClassicLevel } from 'classic-level';
+import { keyToString, type KeyValue } from './codec.js';
+import { headerKey, valueKey } from './layout.js';
+import type { StoredRecord } from './stored-record.js';
 import { DEFAULT_VALUE_CACHE_BYTES, ValueStore } from './value-store.js';
-import {
-  CompactedRevisionError,
-  FutureRevisionError,
-  MvccCorruptError,
-  MvccInvalidArgumentError,
-  MvccLimitExceededError,
-  MvccWriteFailedError,
-  TxnEndedError,
-  TxnInProgressError,
-  assert,
-} from './errors.js';
-import { KeyIndex } from './key-index.js';
+import { CompactedRevisionError, FutureRevisionError, MvccWriteFailedError, TxnEndedError, TxnInProgressError, assert } from './errors.js';
+import { KeySpace } from './key-space.js';
 import { DEFAULT_MVCC_LIMITS, type MvccLimits } from './limits.js';
+import { MemberMetadata } from './member-metadata.js';
+import { PersistQueue } from './persist-queue.js';
+import { selectRange, type RangeOptions, type RangeResult } from './range-query.js';
 import { StoreDumpSource } from './store-dump.js';
-import { hashRecords, hashedRecords } from './store-hash.js';
-import type { RangeSink } from './range-sink.js';
-import { recoverStoreDirectory, switchActiveStore, type InstallStepHook } from './store-directory.js';
+import { hashRecords, hashRecordsYielding, hashRevision, hashedRecords, requireHashable, type HashResult } from './store-hash.js';
+import { recoverStoreDirectory, type InstallStepHook } from './store-directory.js';
+import { loadAndActivateStaged, loadStoreImage, openDatabase, type StoreImage } from './store-image.js';
+import { OpenTxn, type Event, type WriteTxn } from './write-txn.js';
 
 export type { KeyValue, RevisionRecord } from './codec.js';
-
-// sorted-btree is CommonJS: Node's ESM loader hands its exports object to a default import (the
-// class is `.default`), while bundlers and test runners may hand the class itself.
-const BTree: typeof BTreeModule.default =
-  (BTreeModule as unknown as { default?: typeof BTreeModule.default }).default ?? (BTreeModule as unknown as typeof BTreeModule.default);
-type KeyTree = InstanceType<typeof BTree<string, KeyIndex>>;
-
-export const SortOrder = { None: 0, Ascend: 1, Descend: 2 } as const;
-export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder];
-export const SortTarget = { Key: 0, Version: 1, Create: 2, Mod: 3, Value: 4 } as const;
-export type SortTarget = (typeof SortTarget)[keyof typeof SortTarget];
-
-/** etcd's RangeRequest options (0 / absent = not set, as in the protobuf). */
-export interface RangeOptions {
-  /** The revision to read at; ≤ 0 (or absent) = the current revision. */
-  readonly revision?: number;
-  /** At most this many kvs (0 = no limit); `more` tells whether some were left out. */
-  readonly limit?: number;
-  readonly countOnly?: boolean;
-  readonly keysOnly?: boolean;
-  readonly minModRevision?: number;
-  readonly maxModRevision?: number;
-  readonly minCreateRevision?: number;
-  readonly maxCreateRevision?: number;
-  readonly sortOrder?: SortOrder;
-  readonly sortTarget?: SortTarget;
-  /**
-   * Where to hand the kvs, one at a time, instead of returning them (the result's kvs is then
-   * empty): values are read one by one as they are handed over (range-sink.ts).
-   */
-  readonly sink?: RangeSink;
-}
-
-export interface RangeResult {
-  readonly kvs: KeyValue[];
-  /** True when `limit` left some kvs out. */
-  readonly more: boolean;
-  /**
-   * The number of keys in the range at the revision read, before the mod/create revision filters
-   * and the limit — exactly what etcd reports.
-   */
-  readonly count: number;
-  /** The store's current revision (what etcd puts in the response header), not the revision read. */
-  readonly revision: number;
-}
-
-export interface Event {
-  readonly type: 'put' | 'delete';
-  /** For a delete: the key with mod_revision = the deleting revision, everything else empty. */
-  readonly kv: KeyValue;
-  /** The key's value just before this change, if it existed. */
-  readonly prevKv: KeyValue | undefined;
-}
-
-/**
- * A write transaction: the member opens one per applied request (a Txn is one, too). If an
- * operation throws (a limit, an empty key), the changes made so far stay in the transaction: call
- * abort() to undo them, or end() to keep them.
- */
-export interface WriteTxn {
-  /** The main revision this transaction's changes get (current revision + 1). */
-  readonly revision: number;
-  /** Writes `key`; returns its previous value (as this transaction sees it), if it existed. */
-  put(key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue | undefined;
-  /** Deletes the live keys in the range (range_end as in range()); returns their previous values, in key order. */
-  deleteRange(key: Uint8Array, rangeEnd: Uint8Array): KeyValue[];
-  /** Reads like MvccStore.range, but sees this transaction's own writes. */
-  range(key: Uint8Array, rangeEnd: Uint8Array, options?: RangeOptions): RangeResult;
-  /** The changes so far, in sub-revision order (the events a watcher will get). */
-  readonly changes: readonly Event[];
-  /** Ends the transaction; the revision moves by one if it changed anything. Returns the store's revision. */
-  end(): number;
-  /** Undoes every change of this transaction and ends it. */
-  abort(): void;
-}
+export { SortOrder, SortTarget, type RangeOptions, type RangeResult } from './range-query.js';
+export type { HashResult } from './store-hash.js';
+export type { Event, WriteTxn } from './write-txn.js';
 
 /**
  * Told of every change to the store, synchronously, as it happens: the watch hub's feed. A
@@ -156,15 +69,6 @@ export interface ChangesResult {
   readonly scannedTo: number;
 }
 
-export interface HashResult {
-  /** CRC-32 (IEEE) over the retained history up to hashRevision; see MvccStore.hash. */
-  readonly hash: number;
-  readonly compactRevision: number;
-  readonly hashRevision: number;
-  /** The store's current revision. */
-  readonly revision: number;
-}
-
 export interface MvccStoreOptions {
   readonly limits?: Partial<MvccLimits>;
   /**
@@ -174,45 +78,25 @@ export interface MvccStoreOptions {
   readonly valueCacheBytes?: number;
 }
 
-type BatchOperation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
-
-const EMPTY = new Uint8Array(0);
 /** How whole-store scans (HashKV) read values: past the cache, so the hot values stay. */
 const SCAN = { cache: false } as const;
-/** Records hashed per turn of the event loop by hashYielding (a few ms of value reads). */
-const HASH_SLICE_RECORDS = 1000;
-/** Record headers taken from the iterator per read while loading. */
-const HEADERS_PER_READ = 1000;
-
-interface OpenTxn {
-  readonly main: number;
-  sub: number;
-  readonly operations: BatchOperation[];
-  readonly changes: Event[];
-  /** Keys touched, with whether each was live before the transaction. */
-  readonly touched: Map<string, boolean>;
-  readonly records: StoredRecord[];
-  ended: boolean;
-}
 
 export class MvccStore {
   /** Replaced (closed, swapped on disk, reopened) only by installStaged. */
   private db: ClassicLevel<Buffer, Buffer>;
   private readonly limits: MvccLimits;
-  private index: KeyTree = new BTree<string, KeyIndex>();
+  private keys = new KeySpace();
   private currentRevision = 1;
   private compacted = 0;
   private applied = 0;
-  private liveKeys = 0;
-  private pending: BatchOperation[] = [];
-  private extraMeta = new Map<string, Buffer>();
+  /** Changes waiting for the next persist(); it writes to whatever `db` is when its batch starts. */
+  private readonly writes = new PersistQueue(() => ({
+    db: this.db,
+    values: this.values,
+    meta: { appliedIndex: this.applied, revision: this.currentRevision, compactedRevision: this.compacted },
+  }));
+  private readonly metadata = new MemberMetadata(this.writes);
   private txn: OpenTxn | null = null;
-  private failed = false;
-  /**
-   * Every retained record at or above the compacted revision, in revision order: watchers catch
-   * up from here in O(log n + changes) instead of scanning every key of their range.
-   */
-  private history: StoredRecord[] = [];
   private readonly observers: StoreObserver[] = [];
   private values: ValueStore;
   private readonly valueCacheBytes: number;
@@ -247,68 +131,25 @@ export class MvccStore {
   }
 
   /**
-   * Rebuilds the whole in-memory state from the database (whatever it held before is dropped):
-   * upgrades an older layout first, then reads the meta record and the record headers — never a
-   * value.
+   * Rebuilds the whole in-memory state from the database (whatever it held before is dropped,
+   * pending writes too): upgrades an older layout first, then reads the meta record and the record
+   * headers — never a value (store-image.ts).
    */
   async load(): Promise<void> {
     assert(this.txn === null, 'load() inside a write transaction');
     await this.flushed();
-    this.index = new BTree<string, KeyIndex>();
-    this.history = [];
-    this.liveKeys = 0;
-    this.currentRevision = 1;
-    this.compacted = 0;
-    this.applied = 0;
-    this.pending = [];
-    this.extraMeta = new Map();
+    this.writes.drop();
     this.values.clear();
-    await upgradeLayout(this.db);
-    const meta = await this.db.get(META_KEY);
-    if (meta !== undefined) {
-      const decoded = decodeMeta(meta);
-      this.applied = decoded.appliedIndex;
-      this.currentRevision = decoded.revision;
-      this.compacted = decoded.compactedRevision;
-    }
-    // Headers come off disk in revision order (their keys are big-endian revisions): no sort needed.
-    // nextv in batches: about a fifth faster than `for await` over the same headers.
-    const headers = this.db.iterator(headerKeyRange);
-    try {
-      for (let entries = await headers.nextv(HEADERS_PER_READ); entries.length > 0; entries = await headers.nextv(HEADERS_PER_READ)) {
-        for (const [key, value] of entries) {
-          const record = decodeHeader(key, value, (keyBytes) => {
-            const name = keyToString(keyBytes);
-            return this.index.get(name)?.name ?? name;
-          });
-          if (record.main > this.currentRevision) throw new MvccCorruptError(`record ${record.main}.${record.sub} is beyond revision ${this.currentRevision}`);
-          this.appendLoaded(record);
-        }
-      }
-    } finally {
-      await headers.close();
-    }
-    for await (const [key, value] of this.db.iterator(extraMetaKeyRange)) this.extraMeta.set(extraMetaName(key), value);
+    this.take(await loadStoreImage(this.db));
   }
 
-  /** Adds a record read from disk (records of one key arrive oldest first). */
-  private appendLoaded(record: StoredRecord): void {
-    const name = record.name;
-    let keyIndex = this.index.get(name);
-    const last = keyIndex?.last();
-    if (record.tombstone && (last === undefined || last.tombstone)) throw new MvccCorruptError(`tombstone ${record.main}.${record.sub} for a key that is not live`);
-    if (last !== undefined && (last.main > record.main || (last.main === record.main && last.sub >= record.sub))) {
-      throw new MvccCorruptError(`records of one key out of order at ${record.main}.${record.sub}`);
-    }
-    if (keyIndex === undefined) {
-      keyIndex = new KeyIndex(name);
-      this.index.set(name, keyIndex);
-    }
-    const wasLive = last !== undefined && !last.tombstone;
-    keyIndex.append(record);
-    if (record.main >= this.compacted) this.history.push(record);
-    if (record.tombstone) this.liveKeys--;
-    else if (!wasLive) this.liveKeys++;
+  /** Makes `image` the in-memory state. */
+  private take(image: StoreImage): void {
+    this.keys = image.keys;
+    this.currentRevision = image.meta.revision;
+    this.compacted = image.meta.compactedRevision;
+    this.applied = image.meta.appliedIndex;
+    this.metadata.replace(image.memberRecords);
   }
 
   /** The record as a KeyValue, its value read through the one value path. */
@@ -318,12 +159,7 @@ export class MvccStore {
 
   private readonly readValue = (record: StoredRecord): Uint8Array => this.values.read(record);
 
-  /**
-   * A previous value (prevKv) whose value is read only if someone looks: most puts and deletes
-   * never do, and an overwrite would otherwise read the old value from the database every time.
-   * Who needs it reads it before the record can be compacted away: the watch hub while the change
-   * is applied, the member's apply (prev_kv asked) in the same step.
-   */
+  /** A previous value read only if someone looks (see OpenTxn.previousKeyValueOf). */
   private previousKeyValueOf(record: StoredRecord): KeyValue {
     return record.lazyKeyValue(this.readValue);
   }
@@ -348,27 +184,27 @@ export class MvccStore {
 
   /** Keys with any retained history (live, or deleted above the compacted revision). */
   get indexedKeyCount(): number {
-    return this.index.size;
+    return this.keys.index.size;
   }
 
   /** Live keys at the current revision. */
   get keyCount(): number {
-    return this.liveKeys;
+    return this.keys.liveKeys;
   }
 
+  /** A member metadata record (member-metadata.ts). */
   getMeta(name: string): Buffer | undefined {
-    return this.extraMeta.get(name);
+    return this.metadata.get(name);
   }
 
   /** The names of the metadata records starting with `prefix`. */
   metaNames(prefix: string): string[] {
-    return [...this.extraMeta.keys()].filter((name) => name.startsWith(prefix));
+    return this.metadata.names(prefix);
   }
 
   /** Removes a member metadata record with the next persisted batch. */
   deleteMeta(name: string): void {
-    if (!this.extraMeta.delete(name)) return;
-    this.pending.push({ type: 'del', key: extraMetaKey(name) });
+    this.metadata.delete(name);
   }
 
   /** Adds an observer of changes (the watch hub, the lease tracker); told in the order added. */
@@ -378,13 +214,12 @@ export class MvccStore {
 
   /** Stores a member metadata record with the next persisted batch. */
   setMeta(name: string, value: Buffer): void {
-    this.extraMeta.set(name, value);
-    this.pending.push({ type: 'put', key: extraMetaKey(name), value });
+    this.metadata.set(name, value);
   }
 
   /** The key's current value (what a Range of one key at revision 0 returns). */
   get(key: Uint8Array): KeyValue | undefined {
-    const record = this.index.get(keyToString(key))?.at(this.currentRevision);
+    const record = this.keys.index.get(keyToString(key))?.at(this.currentRevision);
     return record === undefined ? undefined : this.keyValueOf(record);
   }
 
@@ -403,85 +238,19 @@ export class MvccStore {
     if (asked > current) throw new FutureRevisionError(asked, current);
     const at = asked <= 0 ? current : asked;
     if (at < this.compacted) throw new CompactedRevisionError(at, this.compacted);
-
-    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : 0;
-    const minMod = options.minModRevision ?? 0;
-    const maxMod = options.maxModRevision ?? 0;
-    const minCreate = options.minCreateRevision ?? 0;
-    const maxCreate = options.maxCreateRevision ?? 0;
-    const filtered = minMod !== 0 || maxMod !== 0 || minCreate !== 0 || maxCreate !== 0;
-    const requestedOrder = options.sortOrder ?? SortOrder.None;
-    const target = options.sortTarget ?? SortTarget.Key;
-    let order: SortOrder = requestedOrder;
-    if (target !== SortTarget.Key && order === SortOrder.None) order = SortOrder.Ascend;
-    else if (target === SortTarget.Key && order === SortOrder.Ascend) order = SortOrder.None; // already in key order
-    // Without a requested sort order or filters, only limit + 1 kvs are needed (the extra one sets
-    // `more`). As in etcd, this looks at the order asked for, not the effective one: NONE with a
-    // target other than KEY sorts only the first limit + 1 keys (in key order) by that target.
-    const collectMax = options.countOnly ? 0 : requestedOrder === SortOrder.None && !filtered && limit > 0 ? limit + 1 : Infinity;
-
-    let records: StoredRecord[] = [];
-    let count = 0;
-    this.scan(key, rangeEnd, (keyIndex) => {
-      const record = keyIndex.at(at);
-      if (record === undefined) return;
-      count++;
-      if (records.length < collectMax) records.push(record);
-    });
-
-    if (filtered) {
-      records = records.filter(
-        (record) =>
-          (maxMod === 0 || record.main <= maxMod) &&
-          (minMod === 0 || record.main >= minMod) &&
-          (maxCreate === 0 || record.createRevision <= maxCreate) &&
-          (minCreate === 0 || record.createRevision >= minCreate),
-      );
-    }
-    // Values are read only for what is returned, and for a sort by value, once per sorted record.
-    const keysOnly = options.keysOnly === true;
-    let sortValues: Map<StoredRecord, Uint8Array> | undefined;
-    if (order !== SortOrder.None) {
-      if (target === SortTarget.Value) sortValues = new Map(records.map((record) => [record, this.values.read(record)]));
-      const compare = comparator(target, sortValues);
-      records.sort(order === SortOrder.Ascend ? compare : (a, b) => compare(b, a));
-    }
-    let more = false;
-    if (limit > 0 && records.length > limit) {
-      records = records.slice(0, limit);
-      more = true;
-    }
-    const valueOf = (record: StoredRecord): Uint8Array => (keysOnly ? EMPTY : (sortValues?.get(record) ?? this.values.read(record)));
-    const sink = options.sink;
-    if (sink === undefined) return { kvs: records.map((record) => record.keyValue(valueOf(record))), more, count, revision: current };
-    let bytes = 0;
-    for (const record of records) bytes += record.name.length + (keysOnly ? 0 : record.valueBytes);
-    sink.reserve(records.length, bytes);
-    for (const record of records) sink.add(record.name, record.createRevision, record.main, record.version, record.lease, valueOf(record));
-    return { kvs: [], more, count, revision: current };
-  }
-
-  /** Calls `visit` for every KeyIndex in the range, in key order. */
-  private scan(key: Uint8Array, rangeEnd: Uint8Array, visit: (keyIndex: KeyIndex) => void): void {
-    const low = keyToString(key);
-    if (rangeEnd.byteLength === 0) {
-      const keyIndex = this.index.get(low);
-      if (keyIndex !== undefined) visit(keyIndex);
-      return;
-    }
-    const high = rangeEnd.byteLength === 1 && rangeEnd[0] === 0 ? null : keyToString(rangeEnd);
-    if (high !== null && high <= low) return;
-    for (const [name, keyIndex] of this.index.entries(low)) {
-      if (high !== null && name >= high) break;
-      visit(keyIndex);
-    }
+    return selectRange(options, current, this.readValue, (visit) =>
+      this.keys.scan(key, rangeEnd, (keyIndex) => {
+        const record = keyIndex.at(at);
+        if (record !== undefined) visit(record);
+      }),
+    );
   }
 
   /** Opens the write transaction. One at a time: apply is the only writer. */
   write(): WriteTxn {
     if (this.txn !== null) throw new TxnInProgressError();
-    if (this.failed) throw new MvccWriteFailedError();
-    const txn: OpenTxn = { main: this.currentRevision + 1, sub: 0, operations: [], changes: [], touched: new Map(), records: [], ended: false };
+    if (this.writes.failed) throw new MvccWriteFailedError();
+    const txn = new OpenTxn(this.currentRevision + 1, this.keys, this.values, this.limits);
     this.txn = txn;
     const live = (): OpenTxn => {
       if (txn.ended) throw new TxnEndedError();
@@ -489,8 +258,8 @@ export class MvccStore {
     };
     return {
       revision: txn.main,
-      put: (key, value, lease) => this.txnPut(live(), key, value, lease),
-      deleteRange: (key, rangeEnd) => this.txnDeleteRange(live(), key, rangeEnd),
+      put: (key, value, lease) => live().put(key, value, lease),
+      deleteRange: (key, rangeEnd) => live().deleteRange(key, rangeEnd),
       range: (key, rangeEnd, options = {}) => {
         const open = live();
         return this.rangeAt(key, rangeEnd, options, open.sub > 0 ? open.main : this.currentRevision);
@@ -503,59 +272,13 @@ export class MvccStore {
     };
   }
 
-  private touch(txn: OpenTxn, name: string, keyIndex: KeyIndex | undefined): void {
-    if (!txn.touched.has(name)) txn.touched.set(name, keyIndex?.latest() !== undefined);
-  }
-
-  private txnPut(txn: OpenTxn, key: Uint8Array, value: Uint8Array, lease: bigint): KeyValue | undefined {
-    if (key.byteLength === 0) throw new MvccInvalidArgumentError('key is not provided');
-    if (key.byteLength > this.limits.keyBytesMax) throw new MvccLimitExceededError('key size', key.byteLength, this.limits.keyBytesMax);
-    if (value.byteLength > this.limits.valueBytesMax) throw new MvccLimitExceededError('value size', value.byteLength, this.limits.valueBytesMax);
-    const name = keyToString(key);
-    let keyIndex = this.index.get(name);
-    this.touch(txn, name, keyIndex);
-    if (keyIndex === undefined) {
-      keyIndex = new KeyIndex(name);
-      this.index.set(name, keyIndex);
-    }
-    const previousRecord = keyIndex.latest();
-    const previous = previousRecord === undefined ? undefined : this.previousKeyValueOf(previousRecord);
-    const record = new StoredRecord(keyIndex.name, txn.main, txn.sub++, previousRecord?.createRevision ?? txn.main, (previousRecord?.version ?? 0) + 1, lease, value.byteLength, false);
-    keyIndex.append(record);
-    txn.records.push(record);
-    if (previous === undefined) this.liveKeys++;
-    txn.operations.push({ type: 'put', key: headerKey(record), value: encodeHeader(record) });
-    const valueWrite = this.values.hold(record, value);
-    if (valueWrite !== undefined) txn.operations.push({ type: 'put', ...valueWrite });
-    txn.changes.push({ type: 'put', kv: record.keyValue(value.byteLength === 0 ? EMPTY : this.values.read(record)), prevKv: previous });
-    return previous;
-  }
-
-  private txnDeleteRange(txn: OpenTxn, key: Uint8Array, rangeEnd: Uint8Array): KeyValue[] {
-    const doomed: Array<{ keyIndex: KeyIndex; kv: KeyValue }> = [];
-    this.scan(key, rangeEnd, (keyIndex) => {
-      const live = keyIndex.latest();
-      if (live !== undefined) doomed.push({ keyIndex, kv: this.previousKeyValueOf(live) });
-    });
-    for (const { keyIndex, kv } of doomed) {
-      this.touch(txn, keyIndex.name, keyIndex);
-      const record = new StoredRecord(keyIndex.name, txn.main, txn.sub++, 0, 0, 0n, 0, true);
-      keyIndex.append(record);
-      txn.records.push(record);
-      this.liveKeys--;
-      txn.operations.push({ type: 'put', key: headerKey(record), value: encodeHeader(record) });
-      txn.changes.push({ type: 'delete', kv: record.keyValue(EMPTY), prevKv: kv });
-    }
-    return doomed.map(({ kv }) => kv);
-  }
-
   private txnEnd(txn: OpenTxn): number {
     txn.ended = true;
     this.txn = null;
     if (txn.sub > 0) {
       this.currentRevision = txn.main;
-      for (const operation of txn.operations) this.pending.push(operation);
-      for (const record of txn.records) this.history.push(record);
+      for (const operation of txn.operations) this.writes.add(operation);
+      for (const record of txn.records) this.keys.history.push(record);
       for (const observer of this.observers) observer.changed(txn.main, txn.changes);
     }
     return this.currentRevision;
@@ -564,14 +287,7 @@ export class MvccStore {
   private txnAbort(txn: OpenTxn): void {
     txn.ended = true;
     this.txn = null;
-    for (const [name, wasLive] of txn.touched) {
-      const keyIndex = this.index.get(name);
-      assert(keyIndex !== undefined, 'a key touched by the transaction vanished');
-      const isLive = keyIndex.latest() !== undefined;
-      for (const record of keyIndex.truncateFrom(txn.main)) this.values.forget(record);
-      if (keyIndex.isEmpty) this.index.delete(name);
-      this.liveKeys += (wasLive ? 1 : 0) - (isLive ? 1 : 0);
-    }
+    txn.undo();
   }
 
   /**
@@ -584,42 +300,13 @@ export class MvccStore {
     assert(this.txn === null, 'compact() inside a write transaction');
     if (revision <= this.compacted) throw new CompactedRevisionError(revision, this.compacted);
     if (revision > this.currentRevision) throw new FutureRevisionError(revision, this.currentRevision);
-    const emptied: string[] = [];
-    this.index.forEach((keyIndex, name) => {
-      for (const record of keyIndex.compact(revision)) {
-        this.pending.push({ type: 'del', key: headerKey(record) });
-        if (record.valueBytes > 0) this.pending.push({ type: 'del', key: valueKey(record) });
-        this.values.forget(record);
-      }
-      if (keyIndex.isEmpty) emptied.push(name);
+    this.keys.compact(revision, (record) => {
+      this.writes.add({ type: 'del', key: headerKey(record) });
+      if (record.valueBytes > 0) this.writes.add({ type: 'del', key: valueKey(record) });
+      this.values.forget(record);
     });
-    for (const name of emptied) this.index.delete(name);
     this.compacted = revision;
-    this.dropHistoryBelow(revision);
     for (const observer of this.observers) observer.compacted(revision);
-  }
-
-  /** Keeps in `history` only what compaction kept at or above `revision` (a tombstone at it goes). */
-  private dropHistoryBelow(revision: number): void {
-    let first = this.firstHistoryAt(revision);
-    const kept: StoredRecord[] = [];
-    for (; first < this.history.length; first++) {
-      const record = this.history[first];
-      if (record.main > revision || this.index.get(record.name)?.recordAt(revision) === record) kept.push(record);
-    }
-    this.history = kept;
-  }
-
-  /** The position of the first history record with main revision ≥ `revision`. */
-  private firstHistoryAt(revision: number): number {
-    let low = 0;
-    let high = this.history.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (this.history[middle].main < revision) low = middle + 1;
-      else high = middle;
-    }
-    return low;
   }
 
   /**
@@ -631,12 +318,13 @@ export class MvccStore {
     if (from < this.compacted) throw new CompactedRevisionError(from, this.compacted);
     const events: Event[] = [];
     let scanned = 0;
-    let position = this.firstHistoryAt(from);
-    while (position < this.history.length) {
-      const main = this.history[position].main;
+    const history = this.keys.history;
+    let position = this.keys.firstHistoryAt(from);
+    while (position < history.length) {
+      const main = history[position].main;
       if (events.length >= eventsMax || scanned >= scanMax) return { events, scannedTo: main - 1 };
-      for (; position < this.history.length && this.history[position].main === main; position++, scanned++) {
-        const record = this.history[position];
+      for (; position < history.length && history[position].main === main; position++, scanned++) {
+        const record = history[position];
         const name = record.name;
         if (matches(name)) events.push(this.eventOf(record, name));
       }
@@ -645,7 +333,7 @@ export class MvccStore {
   }
 
   private eventOf(record: StoredRecord, name: string): Event {
-    const previous = this.index.get(name)?.recordBefore(record.main, record.sub);
+    const previous = this.keys.index.get(name)?.recordBefore(record.main, record.sub);
     const prevKv = previous === undefined || previous.tombstone ? undefined : this.previousKeyValueOf(previous);
     return { type: record.tombstone ? 'delete' : 'put', kv: this.keyValueOf(record), prevKv };
   }
@@ -659,8 +347,8 @@ export class MvccStore {
    * compacted revision is returned beside the hash so callers compare like with like.
    */
   hash(revision = 0): HashResult {
-    const at = this.hashRevision(revision);
-    const records = hashedRecords(this.index, at);
+    const at = hashRevision(revision, this.currentRevision, this.compacted);
+    const records = hashedRecords(this.keys.index, at);
     const crc = hashRecords(this.values, records, 0, records.length, 0, SCAN);
     return { hash: crc, compactRevision: this.compacted, hashRevision: at, revision: this.currentRevision };
   }
@@ -669,39 +357,21 @@ export class MvccStore {
    * hash(), without holding the event loop for the whole store: a 2 GiB store's values take
    * seconds to read, and a leader that stopped answering heartbeats that long would lose its
    * leadership. The store is persisted first, then the records and a database snapshot are taken
-   * in one step, and the values are read from that snapshot HASH_SLICE_RECORDS at a time, yielding
-   * between slices; whatever is applied meanwhile (a compaction included) does not change the answer.
+   * in one step, and the values are read from that snapshot a slice at a time, yielding
+   * between slices (store-hash.ts); whatever is applied meanwhile (a compaction included) does not change the answer.
    */
   async hashYielding(revision = 0): Promise<HashResult> {
-    const at = this.hashRevision(revision);
+    const at = hashRevision(revision, this.currentRevision, this.compacted);
     await this.persist();
-    this.requireHashable(at, revision); // a compaction may have passed `at` while persisting
-    const records = hashedRecords(this.index, at);
+    requireHashable(at, revision, this.compacted); // a compaction may have passed `at` while persisting
+    const records = hashedRecords(this.keys.index, at);
     const result = { compactRevision: this.compacted, hashRevision: at, revision: this.currentRevision };
     const snapshot = this.db.snapshot();
     try {
-      let crc = 0;
-      for (let from = 0; from < records.length; from += HASH_SLICE_RECORDS) {
-        if (from > 0) await new Promise((resolve) => setImmediate(resolve));
-        crc = hashRecords(this.values, records, from, Math.min(records.length, from + HASH_SLICE_RECORDS), crc, { cache: false, snapshot });
-      }
-      return { hash: crc, ...result };
+      return { hash: await hashRecordsYielding(this.values, records, snapshot), ...result };
     } finally {
       await snapshot.close();
     }
-  }
-
-  /** The revision a hash at `revision` covers (0: the current one); throws etcd's errors for one it cannot. */
-  private hashRevision(revision: number): number {
-    if (revision > this.currentRevision) throw new FutureRevisionError(revision, this.currentRevision);
-    const at = revision <= 0 ? this.currentRevision : revision;
-    this.requireHashable(at, revision);
-    return at;
-  }
-
-  private requireHashable(at: number, asked: number): void {
-    // Unlike a range, etcd 3.4 refuses a hash at the compacted revision itself (asked for, not 0).
-    if (asked > 0 ? at <= this.compacted : at < this.compacted) throw new CompactedRevisionError(at, this.compacted);
   }
 
   /**
@@ -727,23 +397,14 @@ export class MvccStore {
    * the batch is fsync'd, and with it every earlier one.
    */
   persist(appliedIndex?: number, options: { sync?: boolean } = {}): Promise<void> {
-    if (this.failed) return Promise.reject(new MvccWriteFailedError());
+    if (this.writes.failed) return Promise.reject(new MvccWriteFailedError());
     if (appliedIndex !== undefined) this.markApplied(appliedIndex);
-    if (options.sync === true) this.syncNextPersist = true;
-    // One write queued behind the running one takes everything pending when it starts.
-    if (this.persistQueued !== null) return this.persistQueued;
-    const queued = this.persisting.then(() => {
-      this.persistQueued = null;
-      return this.writePending();
-    });
-    this.persistQueued = queued;
-    this.persisting = queued.catch(() => {});
-    return queued;
+    return this.writes.persist(options.sync === true);
   }
 
   /** Records and metadata changes waiting for the next persist(). */
   get pendingWrites(): number {
-    return this.pending.length;
+    return this.writes.length;
   }
 
   /** The Raft index the in-memory state reflects; written by the next persist(). */
@@ -753,37 +414,7 @@ export class MvccStore {
 
   /** Resolves once every persist() asked for so far has finished. */
   async flushed(): Promise<void> {
-    await this.persisting;
-  }
-
-  private persisting: Promise<void> = Promise.resolve();
-  private persistQueued: Promise<void> | null = null;
-  /** A persist() asked for a sync; the next batch to start carries it. */
-  private syncNextPersist = false;
-
-  /** One batch: the pending records and metadata, and the applied index and revisions, consistent as of now. */
-  private async writePending(): Promise<void> {
-    if (this.failed) throw new MvccWriteFailedError();
-    const operations = this.pending;
-    this.pending = [];
-    const valuesWritten = this.values.heldRecords();
-    operations.push({ type: 'put', key: META_KEY, value: encodeMeta({ appliedIndex: this.applied, revision: this.currentRevision, compactedRevision: this.compacted }) });
-    const sync = this.syncNextPersist;
-    this.syncNextPersist = false;
-    try {
-      // A chained batch: classic-level's array form normalises and copies every operation in
-      // JavaScript first, which costs about three times as much per operation.
-      const batch = this.db.batch();
-      for (const op of operations) {
-        if (op.type === 'put') batch.put(op.key, op.value);
-        else batch.del(op.key);
-      }
-      await batch.write({ sync });
-    } catch (error) {
-      this.failed = true;
-      throw new MvccWriteFailedError({ cause: error });
-    }
-    this.values.written(valuesWritten);
+    await this.writes.flushed();
   }
 
   /**
@@ -811,19 +442,15 @@ export class MvccStore {
     await this.flushed();
     const old = { db: this.db, directory: this.directory };
     try {
-      const next = new MvccStore(await openDatabase(stagedDirectory), this.limits, this.storeDirectory, stagedDirectory, this.valueCacheBytes);
-      try {
-        await next.load();
-        await afterStep('loaded');
-        await switchActiveStore(this.storeDirectory, stagedDirectory);
-        await afterStep('switched');
-      } catch (error) {
-        await next.db.close().catch(() => {});
-        throw error;
-      }
-      this.adopt(next);
+      const { db, image } = await loadAndActivateStaged(this.storeDirectory, stagedDirectory, afterStep);
+      // Adopted in one synchronous step; pending writes are dropped.
+      this.db = db;
+      this.directory = stagedDirectory;
+      this.values = new ValueStore(db, this.valueCacheBytes);
+      this.writes.drop();
+      this.take(image);
     } catch (error) {
-      this.failed = true;
+      this.writes.fail();
       throw new MvccWriteFailedError({ cause: error });
     }
     for (const observer of this.observers) observer.restored();
@@ -832,52 +459,8 @@ export class MvccStore {
     await rm(old.directory, { recursive: true, force: true });
   }
 
-  /** Takes over `next`'s database and in-memory state (installStaged); pending writes are dropped. */
-  private adopt(next: MvccStore): void {
-    this.db = next.db;
-    this.directory = next.directory;
-    this.values = next.values;
-    this.index = next.index;
-    this.currentRevision = next.currentRevision;
-    this.compacted = next.compacted;
-    this.applied = next.applied;
-    this.liveKeys = next.liveKeys;
-    this.pending = [];
-    this.extraMeta = next.extraMeta;
-    this.history = next.history;
-  }
-
   async close(): Promise<void> {
     await this.flushed();
     await this.db.close();
-  }
-}
-
-async function openDatabase(directory: string): Promise<ClassicLevel<Buffer, Buffer>> {
-  const db = new ClassicLevel<Buffer, Buffer>(directory, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  await db.open();
-  return db;
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-/** Orders records by `target`; a sort by value looks values up in `values` (read beforehand). */
-function comparator(target: SortTarget, values: Map<StoredRecord, Uint8Array> | undefined): (a: StoredRecord, b: StoredRecord) => number {
-  switch (target) {
-    case SortTarget.Key:
-      return (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-    case SortTarget.Version:
-      return (a, b) => a.version - b.version;
-    case SortTarget.Create:
-      return (a, b) => a.createRevision - b.createRevision;
-    case SortTarget.Mod:
-      return (a, b) => a.main - b.main;
-    case SortTarget.Value:
-      assert(values !== undefined, 'a sort by value without the values');
-      return (a, b) => compareBytes(values.get(a)!, values.get(b)!);
-    default:
-      throw new MvccInvalidArgumentError(`unknown sort target ${String(target)}`);
   }
 }
