@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { TlsFiles } from '../server/config.js';
 import { parsePeerUrl } from '../transport/index.js';
-import type { RaftMember } from '../server/member.js';
+import type { MemberServers } from '../server/servers.js';
 import { serveStreamsAfterClientGoaway } from '../transport/index.js';
 import { clusterService, kvService, maintenanceService } from './handlers.js';
 import { LeaderMonitor } from './leader-monitor.js';
@@ -26,9 +26,9 @@ function credentials(tls: TlsFiles | null): ServerCredentials {
   return ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }], tls.clientCertAuth);
 }
 
-export async function startClientServer(member: RaftMember, urls: readonly string[], tls: TlsFiles | null, maxRequestBytes: number): Promise<Server> {
+export async function startClientServer(member: MemberServers, urls: readonly string[], tls: TlsFiles | null, maxRequestBytes: number): Promise<Server> {
   allowEtcdNestingInProtoLoader();
-  const leaderMonitor = new LeaderMonitor(() => member.hasLeader(), member.config.electionTimeoutMs);
+  const leaderMonitor = new LeaderMonitor(() => member.hasLeader(), member.electionTimeoutMs);
   const server = new Server({
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
@@ -39,11 +39,11 @@ export async function startClientServer(member: RaftMember, urls: readonly strin
   const encoder = new WatchResponseEncoder(acceptPreEncodedWatchResponses(services.Watch.service));
   acceptPreEncodedRangeResponses(services.KV.service);
   const served = [
-    strictService(services.KV.service, kvService(member)),
-    strictService(services.Cluster.service, clusterService(member)),
-    strictService(services.Maintenance.service, maintenanceService(member)),
-    strictService(services.Watch.service, watchService(member, { progressNotifyIntervalMs: member.config.watchProgressNotifyIntervalMs, leaderMonitor, encoder })),
-    strictService(services.Lease.service, leaseService(member, leaderMonitor)),
+    strictService(services.KV.service, kvService(member.kv)),
+    strictService(services.Cluster.service, clusterService(member.cluster)),
+    strictService(services.Maintenance.service, maintenanceService(member.maintenance)),
+    strictService(services.Watch.service, watchService(member.watch, { progressNotifyIntervalMs: member.watchProgressNotifyIntervalMs, leaderMonitor, encoder })),
+    strictService(services.Lease.service, leaseService(member.lease, leaderMonitor)),
   ];
   const servedPaths = new Set<string>();
   for (const [definition, implementation] of served) {

@@ -3,11 +3,8 @@
 // Each handler checks its input, calls the member, and shapes the answer.
 
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { KeyValue, RangeResult } from '../mvcc/mvcc-store.js';
-import type { TxnOutcome } from '../server/apply.js';
 import type { TxnRequest } from '../server/requests.js';
-import type { RaftMember, ResponseHeader } from '../server/member.js';
-import type { MemberInfo } from '../server/membership.js';
+import type { ClusterServer, KeyValue, KvServer, MaintenanceServer, MemberInfo, RangeResult, ResponseHeader, TxnOutcome } from '../server/servers.js';
 import { toGrpcError } from './errors.js';
 import { RangeResponseEncoder } from './range-encoding.js';
 
@@ -69,7 +66,7 @@ function txnResponse(h: object, outcome: TxnOutcome, request: TxnRequest): objec
   return { header: h, succeeded: outcome.succeeded, responses };
 }
 
-export function kvService(member: RaftMember): UntypedServiceImplementation {
+export function kvService(member: KvServer): UntypedServiceImplementation {
   return {
     Put: unary(async (request) => {
       const result = await member.put(request);
@@ -100,7 +97,7 @@ function memberMessage(m: MemberInfo): object {
   return { ID: m.id, name: m.name, peerURLs: m.peerUrls, clientURLs: m.clientUrls, isLearner: m.isLearner };
 }
 
-export function clusterService(member: RaftMember): UntypedServiceImplementation {
+export function clusterService(member: ClusterServer): UntypedServiceImplementation {
   return {
     MemberList: unary(async (request) => {
       if (request.linearizable) await member.linearizableBarrier();
@@ -125,7 +122,7 @@ export function clusterService(member: RaftMember): UntypedServiceImplementation
   };
 }
 
-export function maintenanceService(member: RaftMember): UntypedServiceImplementation {
+export function maintenanceService(member: MaintenanceServer): UntypedServiceImplementation {
   return {
     Status: unary(async () => {
       const status = await member.status();

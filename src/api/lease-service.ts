@@ -2,13 +2,12 @@
 // arrive on a bidirectional stream, each answered with the TTL the lease now has (0: no such lease).
 
 import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { toLeaseId } from '../lease/lease-id.js';
-import type { RaftMember } from '../server/member.js';
+import { toLeaseId, type LeaseServer } from '../server/servers.js';
 import { toGrpcError } from './errors.js';
 import { header, unary } from './handlers.js';
 import type { LeaderMonitor } from './leader-monitor.js';
 
-export function leaseService(member: RaftMember, leaderMonitor: LeaderMonitor): UntypedServiceImplementation {
+export function leaseService(member: LeaseServer, leaderMonitor: LeaderMonitor): UntypedServiceImplementation {
   return {
     LeaseGrant: unary(async (request) => {
       const result = await member.leaseGrant(Number(request.TTL ?? 0), toLeaseId(request.ID));
@@ -28,7 +27,7 @@ export function leaseService(member: RaftMember, leaderMonitor: LeaderMonitor): 
 }
 
 /** Answers keep-alives in the order they came; a failure (no leader, say) ends the stream with its status. */
-function keepAlive(member: RaftMember, call: ServerDuplexStream<any, any>, leaderMonitor: LeaderMonitor): void {
+function keepAlive(member: LeaseServer, call: ServerDuplexStream<any, any>, leaderMonitor: LeaderMonitor): void {
   let ended = false;
   let stopMonitoring: (() => void) | null = null;
   const fail = (error: Partial<{ code: status; details: string }>): void => {

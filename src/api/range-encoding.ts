@@ -12,8 +12,7 @@
 // acceptPreEncodedRangeResponses).
 
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import type { RangeSink } from '../mvcc/range-sink.js';
-import type { ResponseHeader } from '../server/member.js';
+import type { RangeSink, ResponseHeader } from '../server/servers.js';
 
 type Serialize = (value: object) => Buffer;
 

@@ -14,9 +14,8 @@
 // acceptPreEncodedWatchResponses); everything else it encodes as before.
 
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import type { Event } from '../mvcc/mvcc-store.js';
 import { header, keyValue } from './handlers.js';
-import type { ResponseHeader } from '../server/member.js';
+import type { Event, ResponseHeader } from '../server/servers.js';
 
 type Serialize = (value: object) => Buffer;
 

@@ -8,9 +8,7 @@
 // client costs a bounded buffer, never an event.
 
 import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { Event } from '../mvcc/mvcc-store.js';
-import type { Watcher, WatchReceiver } from '../mvcc/watch-hub.js';
-import type { RaftMember } from '../server/member.js';
+import type { Event, Watcher, WatchReceiver, WatchServer } from '../server/servers.js';
 import { header } from './handlers.js';
 import type { WatchResponseEncoder } from './watch-encoding.js';
 import { LeaderMonitor } from './leader-monitor.js';
@@ -41,7 +39,7 @@ interface WatcherEntry {
   readonly progressNotify: boolean;
 }
 
-export function watchService(member: RaftMember, options: WatchServiceOptions): UntypedServiceImplementation {
+export function watchService(member: WatchServer, options: WatchServiceOptions): UntypedServiceImplementation {
   return {
     Watch: (call: ServerDuplexStream<any, any>) => new WatchStream(member, call, options).start(),
   };
@@ -60,7 +58,7 @@ class WatchStream implements WatchReceiver {
   private stopMonitoring: (() => void) | null = null;
 
   constructor(
-    private readonly member: RaftMember,
+    private readonly member: WatchServer,
     private readonly call: ServerDuplexStream<any, any>,
     private readonly options: WatchServiceOptions,
   ) {}
@@ -105,7 +103,7 @@ class WatchStream implements WatchReceiver {
     }
     const id = requestedId > 0 ? requestedId : this.freeId();
     const filters = (create.filters ?? []) as number[];
-    const watcher = this.member.watchHub.watch(
+    const watcher = this.member.watch(
       {
         key,
         rangeEnd,
@@ -119,7 +117,7 @@ class WatchStream implements WatchReceiver {
     this.byWatcher.set(watcher, entry);
     this.send(withoutDefaults({ header: currentHeader, watch_id: id, created: true }));
     // History, if asked for, goes out after the created notice.
-    this.member.watchHub.catchUpOne(watcher);
+    this.member.catchUpOne(watcher);
   }
 
   private freeId(): number {
@@ -135,7 +133,7 @@ class WatchStream implements WatchReceiver {
   }
 
   private forget(entry: WatcherEntry): void {
-    this.member.watchHub.cancel(entry.watcher);
+    this.member.cancel(entry.watcher);
     this.byId.delete(entry.id);
     this.byWatcher.delete(entry.watcher);
   }
@@ -198,7 +196,7 @@ class WatchStream implements WatchReceiver {
     this.blocked = false;
     for (const entry of [...this.byId.values()]) {
       if (this.blocked) break;
-      this.member.watchHub.catchUpOne(entry.watcher);
+      this.member.catchUpOne(entry.watcher);
     }
   }
 
@@ -213,7 +211,7 @@ class WatchStream implements WatchReceiver {
     this.closed = true;
     if (this.progressTimer !== null) clearInterval(this.progressTimer);
     this.stopMonitoring?.();
-    for (const entry of this.byId.values()) this.member.watchHub.cancel(entry.watcher);
+    for (const entry of this.byId.values()) this.member.cancel(entry.watcher);
     this.byId.clear();
     this.byWatcher.clear();
     if (endCall) this.call.end();

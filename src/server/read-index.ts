@@ -34,7 +34,7 @@ export class ReadIndexBatcher {
   private toSend: PendingRead[] = [];
   /** The one request out now, by its context as hex, with its reads. */
   private outstanding: { readonly key: string; readonly reads: PendingRead[] } | null = null;
-  private awaitingApply: Array<{ index: number; resolve(): void }> = [];
+  private awaitingApply: Array<{ readonly index: number } & PendingRead> = [];
   private nextContext = 1;
   /** Reads waiting at any stage; beyond it new reads are refused. */
   static readonly pendingMax = 100_000;
@@ -104,7 +104,7 @@ export class ReadIndexBatcher {
   confirmed(index: number, context: Uint8Array): void {
     const batch = this.take(Buffer.from(context).toString('hex'));
     if (batch !== null) {
-      for (const read of batch) this.awaitingApply.push({ index, resolve: read.resolve });
+      for (const read of batch) this.awaitingApply.push({ index, ...read });
       // The reads that waited for this answer go now.
       if (this.toSend.length > 0) this.deps.schedule();
     }
@@ -115,11 +115,29 @@ export class ReadIndexBatcher {
   releaseApplied(): void {
     if (this.awaitingApply.length === 0) return;
     const applied = this.deps.appliedIndex();
-    const still: Array<{ index: number; resolve(): void }> = [];
-    for (const read of this.awaitingApply) {
-      if (read.index <= applied) read.resolve();
-      else still.push(read);
-    }
-    this.awaitingApply = still;
+    this.awaitingApply = this.awaitingApply.filter((read) => {
+      if (read.index > applied) return true;
+      read.resolve();
+      return false;
+    });
+  }
+
+  /** Fails the reads still waiting for the store to apply their read index past their deadline. */
+  expire(now: number): void {
+    if (this.awaitingApply.length === 0) return;
+    this.awaitingApply = this.awaitingApply.filter((read) => {
+      if (read.deadline > now) return true;
+      read.reject(new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out'));
+      return false;
+    });
+  }
+
+  /** Fails every read, at whatever stage it waits. */
+  stop(): void {
+    const reads = [...this.toSend, ...(this.outstanding?.reads ?? []), ...this.awaitingApply];
+    this.toSend = [];
+    this.outstanding = null;
+    this.awaitingApply = [];
+    for (const read of reads) read.reject(new ServerError(ServerErrorCode.Stopped, 'etcdserver: server stopped'));
   }
 }
