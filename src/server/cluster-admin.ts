@@ -10,6 +10,8 @@ import type { Membership } from './membership.js';
 import type { Proposals } from './proposals.js';
 import type { ClusterServer, MemberInfo, ResponseHeader } from './servers.js';
 
+/** A failed publish is proposed again after this long. */
+const PUBLISH_RETRY_MS = 500;
 /** etcd promotes a learner once it holds this share of the leader's log. */
 const LEARNER_READY_SHARE = 0.9;
 
@@ -91,7 +93,10 @@ export class ClusterAdmin implements ClusterServer {
     if (own !== undefined && own.name === name && own.clientUrls.join(',') === urls.join(',')) return;
     this.parts.proposals.propose({ publish: { member_id: memberId, name, client_urls: urls } }).catch((error: Error) => {
       this.published = false;
+      if (error instanceof ServerError && error.code === ServerErrorCode.Stopped) return;
       this.parts.logger.warn({ err: error }, 'publishing member attributes failed; will retry');
+      // Leader changes call this too; a failure under a steady leader needs its own retry.
+      setTimeout(() => this.maybePublish(), PUBLISH_RETRY_MS).unref();
     });
   }
 
