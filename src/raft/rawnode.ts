@@ -3,6 +3,7 @@
 
 import { encodeConfChange, type ConfChange } from './confchange.js';
 import { ProposalDroppedError, ReadyNotAdvancedError } from './errors.js';
+import { registerCore } from './inspect.js';
 import { Raft, type Config } from './raft.js';
 import { progressStateName } from './progress.js';
 import {
@@ -81,6 +82,7 @@ export class RawNode {
 
   constructor(config: Config) {
     this.raft = new Raft(config);
+    registerCore(this, this.raft);
     this.prevSoftState = this.softState();
     this.prevHardState = this.raft.hardState();
   }

@@ -1,7 +1,8 @@
 // Elections: pre-vote, check-quorum and its leases, the randomized election timeout, learners.
 
 import { describe, expect, it } from 'vitest';
-import { MessageType, RawNode, SeededRandom, StateType, message } from '../../src/raft/index.js';
+import { MessageType, RawNode, SeededRandom, message } from '../../src/raft/index.js';
+import { inspectRaft } from '../../src/raft/inspect.js';
 import { Network, bootstrapStorage, bytes } from './harness.js';
 
 const ELECTION = 10;
@@ -10,35 +11,35 @@ describe('pre-vote', () => {
   it('a partitioned follower rejoining neither bumps the term nor deposes the leader', () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
-    const term = net.node(1).raft.term;
+    const term = net.node(1).term();
     net.isolate(3);
     for (let i = 0; i < 5; i++) net.propose(1, `w${i}`);
     net.tick(100);
     // 3 kept trying, but only with pre-votes, which never change its term.
     expect(net.sent((m) => m.type === MessageType.PreVote && m.from === 3).length).toBeGreaterThan(3);
     expect(net.sent((m) => m.type === MessageType.Vote && m.from === 3)).toEqual([]);
-    expect(net.node(3).raft.term).toBe(term);
+    expect(net.node(3).term()).toBe(term);
 
     net.heal();
     net.tick(30);
     for (const id of [1, 2, 3]) {
-      expect(net.node(id).raft.term, `member ${id}`).toBe(term);
-      expect(net.node(id).raft.lead, `member ${id}`).toBe(1);
+      expect(net.node(id).term(), `member ${id}`).toBe(term);
+      expect(net.node(id).leaderId(), `member ${id}`).toBe(1);
     }
-    expect(net.node(1).raft.state).toBe(StateType.Leader);
+    expect(net.node(1).isLeader()).toBe(true);
     expect(net.appliedData(3)).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
   });
 
   it('control: without pre-vote (and check-quorum) the rejoining member disrupts the cluster', () => {
     const net = new Network([1, 2, 3], { config: { preVote: false, checkQuorum: false } });
     net.elect(1);
-    const term = net.node(1).raft.term;
+    const term = net.node(1).term();
     net.isolate(3);
     net.tick(100);
-    expect(net.node(3).raft.term).toBeGreaterThan(term + 3);
+    expect(net.node(3).term()).toBeGreaterThan(term + 3);
     net.heal();
     net.tick(50);
-    expect(net.node(1).raft.term).toBeGreaterThan(term + 3);
+    expect(net.node(1).term()).toBeGreaterThan(term + 3);
   });
 });
 
@@ -47,12 +48,12 @@ describe('check-quorum', () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
     net.tick(3);
-    const elapsedAtCut = net.node(1).raft.electionElapsed;
+    const elapsedAtCut = inspectRaft(net.node(1)).electionElapsed;
     net.isolate(1);
     let steppedDownAfter: number | undefined;
     for (let tick = 1; tick <= 2 * ELECTION; tick++) {
       net.tick(1, [1]);
-      if (net.node(1).raft.state !== StateType.Leader) {
+      if (!net.node(1).isLeader()) {
         steppedDownAfter = tick;
         break;
       }
@@ -60,21 +61,21 @@ describe('check-quorum', () => {
     expect(steppedDownAfter).toBeDefined();
     // Not at the first check: both followers answered within that election timeout.
     expect(steppedDownAfter).toBeGreaterThan(ELECTION - elapsedAtCut);
-    expect(net.node(1).raft.state).toBe(StateType.Follower);
-    expect(net.node(1).raft.lead).toBe(0);
+    expect(net.node(1).status().state).toBe('follower');
+    expect(net.node(1).leaderId()).toBe(0);
     // The majority elects a leader of its own.
     const leader = net.tickUntilLeader([2, 3], 100);
-    expect(net.node(leader).raft.term).toBeGreaterThan(net.node(1).raft.term);
+    expect(net.node(leader).term()).toBeGreaterThan(net.node(1).term());
   });
 
   it('a leader that hears from a majority keeps leading', () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
-    const term = net.node(1).raft.term;
+    const term = net.node(1).term();
     net.cut(1, 3); // one follower lost; 1 and 2 are still a majority
     net.tick(100, [1, 2]);
-    expect(net.node(1).raft.state).toBe(StateType.Leader);
-    expect(net.node(1).raft.term).toBe(term);
+    expect(net.node(1).isLeader()).toBe(true);
+    expect(net.node(1).term()).toBe(term);
   });
 
   it('a follower inside its leader lease ignores a vote request of a higher term', () => {
@@ -82,12 +83,12 @@ describe('check-quorum', () => {
     net.elect(1);
     net.tick(2);
     const follower = net.node(2);
-    const term = follower.raft.term;
-    const log = follower.raft.log;
+    const term = follower.term();
+    const log = inspectRaft(follower).log;
     follower.step(message({ type: MessageType.Vote, from: 3, to: 2, term: term + 1, index: log.lastIndex(), logTerm: log.lastTerm() }));
-    expect(follower.raft.term).toBe(term);
-    expect(follower.raft.vote).not.toBe(3);
-    expect(follower.raft.lead).toBe(1);
+    expect(follower.term()).toBe(term);
+    expect(follower.status().vote).not.toBe(3);
+    expect(follower.leaderId()).toBe(1);
     const rd = follower.ready();
     expect([...rd.messages, ...rd.messagesAfterPersist].filter((m) => m.type === MessageType.VoteResp)).toEqual([]);
     follower.advance();
@@ -98,27 +99,27 @@ describe('check-quorum', () => {
     net.elect(1);
     net.tick(2);
     const follower = net.node(2);
-    const term = follower.raft.term;
-    const log = follower.raft.log;
+    const term = follower.term();
+    const log = inspectRaft(follower).log;
     follower.step(message({ type: MessageType.Vote, from: 3, to: 2, term: term + 1, index: log.lastIndex(), logTerm: log.lastTerm() }));
-    expect(follower.raft.term).toBe(term + 1);
-    expect(follower.raft.vote).toBe(3);
+    expect(follower.term()).toBe(term + 1);
+    expect(follower.status().vote).toBe(3);
   });
 
   it('a member cut off from the leader cannot win votes from members inside the lease', () => {
     // Without pre-vote, 3 does raise its term; the lease keeps that from deposing 1.
     const net = new Network([1, 2, 3], { config: { preVote: false } });
     net.elect(1);
-    const term = net.node(1).raft.term;
+    const term = net.node(1).term();
     net.cut(1, 3);
     net.tick(100);
-    expect(net.node(3).raft.term).toBeGreaterThan(term);
+    expect(net.node(3).term()).toBeGreaterThan(term);
     expect(net.sent((m) => m.type === MessageType.Vote && m.from === 3 && m.to === 2).length).toBeGreaterThan(0);
     expect(net.sent((m) => m.type === MessageType.VoteResp && m.from === 2 && m.to === 3)).toEqual([]);
-    expect(net.node(1).raft.state).toBe(StateType.Leader);
-    expect(net.node(1).raft.term).toBe(term);
-    expect(net.node(2).raft.term).toBe(term);
-    expect(net.node(2).raft.lead).toBe(1);
+    expect(net.node(1).isLeader()).toBe(true);
+    expect(net.node(1).term()).toBe(term);
+    expect(net.node(2).term()).toBe(term);
+    expect(net.node(2).leaderId()).toBe(1);
   });
 });
 
@@ -127,16 +128,16 @@ describe('randomized election timeout', () => {
     const seen = new Set<number>();
     for (let seed = 1; seed <= 100; seed++) {
       const node = new RawNode({ id: 1, electionTicks: ELECTION, heartbeatTicks: 1, storage: bootstrapStorage([1, 2, 3]), random: new SeededRandom(seed) });
-      expect(node.raft.randomizedElectionTimeout).toBeGreaterThanOrEqual(ELECTION);
-      expect(node.raft.randomizedElectionTimeout).toBeLessThan(2 * ELECTION);
+      expect(inspectRaft(node).randomizedElectionTimeout).toBeGreaterThanOrEqual(ELECTION);
+      expect(inspectRaft(node).randomizedElectionTimeout).toBeLessThan(2 * ELECTION);
       let ticks = 0;
-      while (node.raft.state === StateType.Follower) {
+      while (node.status().state === 'follower') {
         node.tick();
         ticks++;
         expect(ticks).toBeLessThan(2 * ELECTION);
       }
       expect(ticks).toBeGreaterThanOrEqual(ELECTION);
-      expect(node.raft.state).toBe(StateType.PreCandidate);
+      expect(node.status().state).toBe('pre-candidate');
       seen.add(ticks);
     }
     // Randomized, not a constant: most of the ten possible values occur.
@@ -147,7 +148,7 @@ describe('randomized election timeout', () => {
     const net = new Network([1, 2, 3], { seed: 3 });
     const timeouts = new Set<number>();
     for (let term = 0; term < 20; term++) {
-      const raft = net.node(2).raft;
+      const raft = inspectRaft(net.node(2));
       raft.becomeFollower(raft.term + 1, 0);
       expect(raft.randomizedElectionTimeout).toBeGreaterThanOrEqual(ELECTION);
       expect(raft.randomizedElectionTimeout).toBeLessThan(2 * ELECTION);
@@ -160,30 +161,30 @@ describe('randomized election timeout', () => {
 describe('learners', () => {
   it('never campaign, not on timeouts and not on TimeoutNow', () => {
     const net = new Network([1, 2, 3], { learners: [4] });
-    expect(net.node(4).raft.isLearner).toBe(true);
+    expect(net.node(4).isLearner()).toBe(true);
     net.isolate(1);
     net.isolate(2);
     net.isolate(3);
     net.tick(200, [4]);
     net.node(4).step(message({ type: MessageType.TimeoutNow, from: 1, to: 4, term: 1 }));
     net.drain();
-    expect(net.node(4).raft.state).toBe(StateType.Follower);
+    expect(net.node(4).status().state).toBe('follower');
     expect(net.sent((m) => m.from === 4)).toEqual([]);
   });
 
   it('do not count toward the commit quorum', () => {
     const net = new Network([1, 2, 3], { learners: [4, 5] });
     net.elect(1);
-    const committed = net.node(1).raft.log.committed;
+    const committed = net.node(1).committedIndex();
     net.cut(1, 2);
     net.cut(1, 3);
     net.propose(1, 'x');
     // Both learners hold the entry: with the leader that would be 3 of 5 members, but not of the voters.
     for (const id of [4, 5]) expect(net.peer(id).storage.lastIndex()).toBe(committed + 1);
-    expect(net.node(1).raft.log.committed).toBe(committed);
+    expect(net.node(1).committedIndex()).toBe(committed);
     net.heal();
     net.tick(1, [1]);
-    expect(net.node(1).raft.log.committed).toBe(committed + 1);
+    expect(net.node(1).committedIndex()).toBe(committed + 1);
   });
 
   it('do not count toward an election quorum', () => {
@@ -192,7 +193,7 @@ describe('learners', () => {
     net.cut(1, 3);
     net.node(1).campaign();
     net.drain();
-    expect(net.node(1).raft.state).not.toBe(StateType.Leader);
+    expect(net.node(1).isLeader()).toBe(false);
     expect(net.sent((m) => (m.type === MessageType.PreVote || m.type === MessageType.Vote) && (m.to === 4 || m.to === 5))).toEqual([]);
   });
 
@@ -202,7 +203,7 @@ describe('learners', () => {
     net.cut(1, 2);
     net.cut(1, 3);
     net.tick(2 * ELECTION, [1, 4, 5]);
-    expect(net.node(1).raft.state).toBe(StateType.Follower);
+    expect(net.node(1).status().state).toBe('follower');
     // The learners did answer all along.
     expect(net.sent((m) => m.type === MessageType.HeartbeatResp && m.from === 4).length).toBeGreaterThan(ELECTION);
   });
@@ -220,15 +221,15 @@ describe('forgetting a leader that is known to be gone', () => {
   it('followers that forget a dead leader elect a new one within a few ticks, not an election timeout', () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
-    const term = net.node(1).raft.term;
+    const term = net.node(1).term();
     net.isolate(1);
     for (const id of [2, 3]) net.node(id).forgetLeader();
-    expect(net.node(2).raft.lead).toBe(0);
+    expect(net.node(2).leaderId()).toBe(0);
     // Each campaigns within 1–4 ticks; pre-votes are granted because neither is in a lease any more.
     net.tick(5, [2, 3]);
-    const leaders = [2, 3].filter((id) => net.node(id).raft.state === StateType.Leader);
+    const leaders = [2, 3].filter((id) => net.node(id).isLeader());
     expect(leaders).toHaveLength(1);
-    expect(net.node(leaders[0]!).raft.term).toBe(term + 1);
+    expect(net.node(leaders[0]!).term()).toBe(term + 1);
   });
 
   it('control: without forgetting, the followers wait out a whole election timeout', () => {
@@ -236,25 +237,25 @@ describe('forgetting a leader that is known to be gone', () => {
     net.elect(1);
     net.isolate(1);
     net.tick(5, [2, 3]);
-    expect([2, 3].filter((id) => net.node(id).raft.state === StateType.Leader)).toEqual([]);
+    expect([2, 3].filter((id) => net.node(id).isLeader())).toEqual([]);
   });
 
   it('a follower that forgot a leader which is in fact alive remembers it at its next heartbeat, and the leader keeps leading', () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
-    const term = net.node(1).raft.term;
+    const term = net.node(1).term();
     net.node(2).forgetLeader();
     net.tick(6);
-    expect(net.node(1).raft.state).toBe(StateType.Leader);
-    expect(net.node(1).raft.term).toBe(term);
-    expect(net.node(2).raft.lead).toBe(1);
+    expect(net.node(1).isLeader()).toBe(true);
+    expect(net.node(1).term()).toBe(term);
+    expect(net.node(2).leaderId()).toBe(1);
   });
 
   it('does nothing on a leader or a follower without a leader', () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
     net.node(1).forgetLeader();
-    expect(net.node(1).raft.state).toBe(StateType.Leader);
-    expect(net.node(1).raft.lead).toBe(1);
+    expect(net.node(1).isLeader()).toBe(true);
+    expect(net.node(1).leaderId()).toBe(1);
   });
 });

@@ -12,7 +12,6 @@ import {
   MessageType,
   RawNode,
   SeededRandom,
-  StateType,
   decodeConfChange,
   type Config,
   type ConfState,
@@ -265,9 +264,9 @@ export class Network {
   leaderAmong(ids: readonly number[] = this.ids()): number | undefined {
     let best: number | undefined;
     for (const id of ids) {
-      const raft = this.node(id).raft;
-      if (raft.state !== StateType.Leader) continue;
-      if (best === undefined || raft.term > this.node(best).raft.term) best = id;
+      const node = this.node(id);
+      if (!node.isLeader()) continue;
+      if (best === undefined || node.term() > this.node(best).term()) best = id;
     }
     return best;
   }
@@ -276,7 +275,7 @@ export class Network {
   elect(id: number): void {
     this.node(id).campaign();
     this.drain();
-    if (this.node(id).raft.state !== StateType.Leader) throw new Error(`${id} did not become leader`);
+    if (!this.node(id).isLeader()) throw new Error(`${id} did not become leader`);
   }
 
   propose(id: number, data: string): void {

@@ -2,7 +2,7 @@
 // hazard), election safety and the leader's empty entry.
 
 import { describe, expect, it } from 'vitest';
-import { EntryType, MessageType, SeededRandom, StateType, type Message } from '../../src/raft/index.js';
+import { EntryType, MessageType, SeededRandom, type Message } from '../../src/raft/index.js';
 import { Network, diskTerms, storageWithLog, text } from './harness.js';
 
 /** An interceptor that strips from the leader's appends every entry of term >= `term`. */
@@ -36,7 +36,7 @@ describe('Figure 7: a new leader repairs divergent follower logs', () => {
   it('elects the leader of term 8 with votes from a, b, e, f but not c, d', () => {
     const net = figure7();
     net.elect(1);
-    expect(net.node(1).raft.term).toBe(8);
+    expect(net.node(1).term()).toBe(8);
     const votes = net.sent((m) => m.type === MessageType.VoteResp && m.to === 1);
     const granted = votes.filter((m) => !m.reject).map((m) => m.from).sort();
     const rejected = votes.filter((m) => m.reject).map((m) => m.from).sort();
@@ -55,7 +55,7 @@ describe('Figure 7: a new leader repairs divergent follower logs', () => {
       const { storage, node } = net.peer(id);
       expect(diskTerms(storage), `follower ${id}`).toEqual(expected);
       expect(storage.entries(2, expected.length + 1, Infinity).map((e) => text(e.data))).toEqual(leaderEntries.map((e) => text(e.data)));
-      expect(node.raft.log.committed).toBe(expected.length);
+      expect(node.committedIndex()).toBe(expected.length);
       expect(net.appliedData(id).at(-1)).toBe('after-election');
     }
     // c's extra term-6 entry and d's term-7 entries were replaced, never applied.
@@ -105,19 +105,19 @@ describe('Figure 8: an old-term entry on a majority is not committed by counting
   it('(c) the term-2 entry reaches a majority but the commit index does not move', () => {
     const net = figure8c();
     const leader = net.node(1);
-    expect(leader.raft.term).toBe(4);
+    expect(leader.term()).toBe(4);
     expect(diskTerms(net.peer(1).storage)).toEqual([1, 2, 4]);
     for (const id of [2, 3, 4]) expect(diskTerms(net.peer(id).storage), `S${id}`).toEqual([1, 2]);
     const progress = leader.status().progress;
     expect([2, 3, 4].map((id) => progress[id].match)).toEqual([2, 2, 2]);
-    expect(leader.raft.log.committed).toBe(1);
+    expect(leader.committedIndex()).toBe(1);
     for (const id of voters) {
-      expect(net.node(id).raft.log.committed, `S${id}`).toBe(1);
+      expect(net.node(id).committedIndex(), `S${id}`).toBe(1);
       expect(net.peer(id).applied).toEqual([]);
     }
     // More heartbeats do not change that.
     net.tick(5, [1]);
-    expect(leader.raft.log.committed).toBe(1);
+    expect(leader.committedIndex()).toBe(1);
   });
 
   it('(d) so S5 may still be elected and overwrite it: nobody ever applied it', () => {
@@ -128,12 +128,12 @@ describe('Figure 8: an old-term entry on a majority is not committed by counting
     // S5's first pre-vote (for term 4) is refused and teaches it term 4; the second one wins.
     net.node(5).campaign();
     net.drain();
-    expect(net.node(5).raft.term).toBe(4);
+    expect(net.node(5).term()).toBe(4);
     net.elect(5);
-    expect(net.node(5).raft.term).toBe(5);
+    expect(net.node(5).term()).toBe(5);
     for (const id of [2, 3, 4, 5]) {
       expect(diskTerms(net.peer(id).storage), `S${id}`).toEqual([1, 3, 5]);
-      expect(net.node(id).raft.log.committed).toBe(3);
+      expect(net.node(id).committedIndex()).toBe(3);
       expect(net.peer(id).applied.map((e) => [e.index, e.term])).toEqual([[2, 3], [3, 5]]);
     }
     expect(net.peer(1).applied).toEqual([]);
@@ -143,7 +143,7 @@ describe('Figure 8: an old-term entry on a majority is not committed by counting
     const net = figure8c();
     net.intercept = null;
     net.tick(1, [1]); // a heartbeat round lets S1 send its term-4 entry
-    expect(net.node(1).raft.log.committed).toBe(3);
+    expect(net.node(1).committedIndex()).toBe(3);
     expect(net.peer(1).applied.map((e) => [e.index, e.term])).toEqual([[2, 2], [3, 4]]);
     net.heal();
     net.isolate(1);
@@ -151,9 +151,9 @@ describe('Figure 8: an old-term entry on a majority is not committed by counting
     for (let attempt = 0; attempt < 2; attempt++) {
       net.node(5).campaign();
       net.drain();
-      expect(net.node(5).raft.state).not.toBe(StateType.Leader);
+      expect(net.node(5).isLeader()).toBe(false);
     }
-    expect(net.node(5).raft.term).toBe(4);
+    expect(net.node(5).term()).toBe(4);
     const refusals = net.sent((m) => m.type === MessageType.PreVoteResp && m.to === 5 && m.term === 4 && m.reject);
     expect(refusals.length).toBe(6); // S2, S3 and S4 refuse both attempts
     for (const id of [2, 3, 4]) expect(diskTerms(net.peer(id).storage).slice(0, 3), `S${id}`).toEqual([1, 2, 4]);
@@ -171,13 +171,13 @@ describe('commit rule: only a current-term entry commits by counting', () => {
     const net = new Network(voters, { storages });
     net.intercept = stripEntriesFrom(1, 3);
     net.elect(1);
-    expect(net.node(1).raft.term).toBe(3);
+    expect(net.node(1).term()).toBe(3);
     for (const id of [2, 3]) expect(diskTerms(net.peer(id).storage)).toEqual([1, 2, 2, 2]);
-    expect(net.node(1).raft.log.committed).toBe(1);
+    expect(net.node(1).committedIndex()).toBe(1);
 
     net.intercept = null;
     net.tick(1, [1]);
-    expect(net.node(1).raft.log.committed).toBe(5);
+    expect(net.node(1).committedIndex()).toBe(5);
     // The leader's persisted commit index jumped from 1 straight to its own entry.
     const commits = new Set(net.peer(1).hardStates.map((hs) => hs.commit));
     expect([...commits].sort()).toEqual([1, 5]);
@@ -189,14 +189,13 @@ describe('election safety', () => {
   it('a new leader appends an empty entry of its term, which commits everywhere', () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
-    const leader = net.node(1).raft;
     const storage = net.peer(1).storage;
     expect(storage.lastIndex()).toBe(2);
     const [entry] = storage.entries(2, 3, Infinity);
-    expect(entry).toMatchObject({ index: 2, term: leader.term, type: EntryType.Normal });
+    expect(entry).toMatchObject({ index: 2, term: net.node(1).term(), type: EntryType.Normal });
     expect(entry.data.byteLength).toBe(0);
     for (const id of [1, 2, 3]) {
-      expect(net.node(id).raft.log.committed).toBe(2);
+      expect(net.node(id).committedIndex()).toBe(2);
       expect(net.peer(id).applied.map((e) => e.index)).toEqual([2]);
     }
   });
@@ -206,10 +205,10 @@ describe('election safety', () => {
     net.node(1).campaign();
     net.node(2).campaign();
     net.drain();
-    const leaders = [1, 2, 3].filter((id) => net.node(id).raft.state === StateType.Leader);
+    const leaders = [1, 2, 3].filter((id) => net.node(id).isLeader());
     expect(leaders).toEqual([1]); // 3 hears 1's request first and votes for it
-    expect(net.node(2).raft.state).toBe(StateType.Follower);
-    expect(net.node(3).raft.vote).toBe(1);
+    expect(net.node(2).status().state).toBe('follower');
+    expect(net.node(3).status().vote).toBe(1);
   });
 
   it('under random partitions: one leader per term, one vote per term, applied logs agree', () => {
@@ -230,17 +229,17 @@ describe('election safety', () => {
       }
       net.tick(1);
       for (const id of ids) {
-        const raft = net.node(id).raft;
-        if (raft.state === StateType.Leader) {
-          const set = leadersByTerm.get(raft.term) ?? new Set<number>();
+        const status = net.node(id).status();
+        if (status.state === 'leader') {
+          const set = leadersByTerm.get(status.term) ?? new Set<number>();
           set.add(id);
-          leadersByTerm.set(raft.term, set);
+          leadersByTerm.set(status.term, set);
         }
-        if (raft.vote !== 0) {
-          const key = `${id}@${raft.term}`;
+        if (status.vote !== 0) {
+          const key = `${id}@${status.term}`;
           const previous = votesByTerm.get(key);
-          expect(previous === undefined || previous === raft.vote, `member ${id} changed its vote in term ${raft.term}`).toBe(true);
-          votesByTerm.set(key, raft.vote);
+          expect(previous === undefined || previous === status.vote, `member ${id} changed its vote in term ${status.term}`).toBe(true);
+          votesByTerm.set(key, status.vote);
         }
       }
     }

@@ -1,8 +1,9 @@
 // RawNode's read-only views (leaderId, term, isLeader, voters, matchIndexOf, ...) report what the
-// core holds, so that a driver never needs to reach into node.raft.
+// core holds, so that a driver never needs to reach into the core (inspectRaft is for tests only).
 
 import { describe, expect, it } from 'vitest';
 import { MessageType, StateType, type Message } from '../../src/raft/index.js';
+import { inspectRaft } from '../../src/raft/inspect.js';
 import { Network, bytes, text } from './harness.js';
 
 describe('RawNode read-only views', () => {
@@ -13,7 +14,7 @@ describe('RawNode read-only views', () => {
     net.propose(2, 'b');
     for (const id of net.ids()) {
       const node = net.node(id);
-      const raft = node.raft;
+      const raft = inspectRaft(node);
       expect(node.leaderId()).toBe(2);
       expect(node.leaderId()).toBe(raft.lead);
       expect(node.term()).toBe(raft.term);
@@ -36,7 +37,7 @@ describe('RawNode read-only views', () => {
     net.isolate(3);
     net.propose(1, 'only 1, 2 and 4 hear this');
     const leader = net.node(1);
-    for (const id of [1, 2, 3, 4]) expect(leader.matchIndexOf(id)).toBe(leader.raft.tracker.progress.get(id)?.match);
+    for (const id of [1, 2, 3, 4]) expect(leader.matchIndexOf(id)).toBe(inspectRaft(leader).tracker.progress.get(id)?.match);
     expect(leader.matchIndexOf(2)).toBe(leader.lastIndex());
     expect(leader.matchIndexOf(4)).toBe(leader.lastIndex());
     expect(leader.matchIndexOf(3)).toBeLessThan(leader.lastIndex());
@@ -67,7 +68,7 @@ describe('RawNode read-only views', () => {
     expect(follower.pendingSnapshotData()).toBeUndefined();
     follower.step(held!);
     const pending = follower.pendingSnapshotData();
-    expect(pending).toBe(follower.raft.log.unstable.snapshot?.data);
+    expect(pending).toBe(inspectRaft(follower).log.unstable.snapshot?.data);
     expect(text(pending!)).toBe(`image@${snapshotIndex}`);
     net.drain();
     expect(follower.pendingSnapshotData()).toBeUndefined();

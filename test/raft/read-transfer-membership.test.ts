@@ -7,10 +7,10 @@ import {
   EntryType,
   MessageType,
   ProposalDroppedError,
-  StateType,
   type ConfChange,
   type Message,
 } from '../../src/raft/index.js';
+import { inspectRaft } from '../../src/raft/inspect.js';
 import { Network, bytes, diskLog, text, catchDrop } from './harness.js';
 
 
@@ -41,7 +41,7 @@ describe('ReadIndex', () => {
     expect(states).toHaveLength(1);
     expect(text(states[0].context)).toBe('r1');
     expect(states[0].index).toBeGreaterThanOrEqual(lastWrite);
-    expect(states[0].index).toBe(net.node(1).raft.log.committed);
+    expect(states[0].index).toBe(net.node(1).committedIndex());
   });
 
   it('a read is answered only once a quorum confirms the leadership', () => {
@@ -73,7 +73,7 @@ describe('ReadIndex', () => {
     expect(net.sent((m) => m.type === MessageType.Heartbeat)).toHaveLength(4);
     const states = net.peer(1).readStates;
     expect(states.map((s) => text(s.context))).toEqual(Array.from({ length: reads }, (_, i) => `r${i}`));
-    const committed = net.node(1).raft.log.committed;
+    const committed = net.node(1).committedIndex();
     for (const state of states) expect(state.index).toBe(committed);
   });
 
@@ -106,7 +106,7 @@ describe('ReadIndex', () => {
     const states = net.peer(2).readStates;
     expect(states.map((s) => text(s.context))).toEqual(['f']);
     expect(states[0].index).toBeGreaterThanOrEqual(write);
-    expect(net.node(2).raft.log.applied).toBeGreaterThanOrEqual(states[0].index);
+    expect(net.node(2).appliedIndex()).toBeGreaterThanOrEqual(states[0].index);
     expect(net.peer(1).readStates).toEqual([]);
   });
 
@@ -122,13 +122,13 @@ describe('ReadIndex', () => {
     net.intercept = (m) => (m.from === 1 && m.to === 2 && (m.type === MessageType.App || m.type === MessageType.Heartbeat) ? { ...m, commit: Math.min(m.commit, 2) } : m);
     net.propose(1, 'w');
     const write = indexOf(net, 1, 'w');
-    expect(net.node(2).raft.log.committed).toBeLessThan(write);
+    expect(net.node(2).committedIndex()).toBeLessThan(write);
 
     // 1 disappears; 2 is elected but its appends are lost, so its empty entry does not commit.
     net.isolate(1);
     net.intercept = (m) => (m.from === 2 && m.type === MessageType.App ? null : m);
     net.elect(2);
-    expect(net.node(2).raft.log.committed).toBeLessThan(write);
+    expect(net.node(2).committedIndex()).toBeLessThan(write);
     net.clearTrace();
     net.node(2).readIndex(bytes('r'));
     net.drain();
@@ -140,7 +140,7 @@ describe('ReadIndex', () => {
     const states = net.peer(2).readStates;
     expect(states.map((s) => text(s.context))).toEqual(['r']);
     expect(states[0].index).toBeGreaterThan(write); // includes w and 2's empty entry
-    expect(net.node(2).raft.log.term(states[0].index)).toBe(net.node(2).raft.term);
+    expect(inspectRaft(net.node(2)).log.term(states[0].index)).toBe(net.node(2).term());
   });
 });
 
@@ -149,7 +149,7 @@ describe('leadership transfer', () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
     net.propose(1, 'w');
-    const term = net.node(1).raft.term;
+    const term = net.node(1).term();
     net.clearTrace();
     net.node(1).transferLeadership(2);
     net.drain();
@@ -159,11 +159,11 @@ describe('leadership transfer', () => {
     expect(votes.length).toBe(2);
     for (const vote of votes) expect(vote.transfer).toBe(true);
     expect(net.sent((m) => m.type === MessageType.PreVote)).toEqual([]);
-    expect(net.node(2).raft.state).toBe(StateType.Leader);
-    expect(net.node(2).raft.term).toBe(term + 1);
+    expect(net.node(2).isLeader()).toBe(true);
+    expect(net.node(2).term()).toBe(term + 1);
     for (const id of [1, 3]) {
-      expect(net.node(id).raft.state).toBe(StateType.Follower);
-      expect(net.node(id).raft.lead).toBe(2);
+      expect(net.node(id).status().state).toBe('follower');
+      expect(net.node(id).leaderId()).toBe(2);
     }
     net.propose(2, 'after');
     for (const id of [1, 2, 3]) expect(net.appliedData(id)).toEqual(['w', 'after']);
@@ -175,7 +175,7 @@ describe('leadership transfer', () => {
     net.node(3).transferLeadership(3);
     net.drain();
     expect(net.sent((m) => m.type === MessageType.TransferLeader)).toMatchObject([{ from: 3, to: 1 }]);
-    expect(net.node(3).raft.state).toBe(StateType.Leader);
+    expect(net.node(3).isLeader()).toBe(true);
   });
 
   it('to a lagging follower: caught up first, proposals dropped meanwhile', () => {
@@ -183,12 +183,12 @@ describe('leadership transfer', () => {
     net.elect(1);
     net.cut(1, 3);
     for (let i = 0; i < 5; i++) net.propose(1, `w${i}`);
-    const last = net.node(1).raft.log.lastIndex();
-    expect(net.node(3).raft.log.lastIndex()).toBeLessThan(last);
+    const last = net.node(1).lastIndex();
+    expect(net.node(3).lastIndex()).toBeLessThan(last);
     net.clearTrace();
     net.node(1).transferLeadership(3);
     net.drain();
-    expect(net.node(1).raft.leadTransferee).toBe(3);
+    expect(net.node(1).status().leadTransferee).toBe(3);
     expect(net.sent((m) => m.type === MessageType.TimeoutNow)).toEqual([]);
     expect(catchDrop(() => net.node(1).propose(bytes('during'))).reason).toBe(DropReason.TransferInProgress);
 
@@ -201,7 +201,7 @@ describe('leadership transfer', () => {
       .slice(0, timeoutNow)
       .some((t) => t.delivered && t.message.type === MessageType.AppResp && t.message.from === 3 && !t.message.reject && t.message.index === last);
     expect(ackBefore).toBe(true);
-    expect(net.node(3).raft.state).toBe(StateType.Leader);
+    expect(net.node(3).isLeader()).toBe(true);
     expect(net.appliedData(3)).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
     expect(diskLog(net.peer(3).storage)).toEqual(diskLog(net.peer(1).storage));
   });
@@ -215,8 +215,8 @@ describe('leadership transfer', () => {
     net.drain();
     expect(() => net.node(1).propose(bytes('x'))).toThrow(ProposalDroppedError);
     net.tick(10, [1, 2]);
-    expect(net.node(1).raft.state).toBe(StateType.Leader);
-    expect(net.node(1).raft.leadTransferee).toBe(0);
+    expect(net.node(1).isLeader()).toBe(true);
+    expect(net.node(1).status().leadTransferee).toBe(0);
     net.propose(1, 'again');
     expect(net.appliedData(2)).toEqual(['w', 'again']);
   });
@@ -238,7 +238,7 @@ describe('membership', () => {
     for (const id of [1, 2, 3, 4]) {
       expect(net.peer(id).confStates.at(-1), `member ${id}`).toEqual({ voters: [1, 2, 3], learners: [4] });
     }
-    expect(net.node(4).raft.isLearner).toBe(true);
+    expect(net.node(4).isLearner()).toBe(true);
     expect(net.node(1).status().progress[4]).toMatchObject({ state: 'replicate' });
     // The empty joiner got the bootstrap snapshot, then every entry after it.
     expect(net.peer(4).snapshots.map((s) => s.metadata.index)).toEqual([1]);
@@ -246,7 +246,7 @@ describe('membership', () => {
     expect(net.appliedData(4)).toEqual(['before']);
     net.propose(1, 'after');
     expect(net.appliedData(4)).toEqual(['before', 'after']);
-    expect(net.node(4).raft.log.committed).toBe(net.node(1).raft.log.committed);
+    expect(net.node(4).committedIndex()).toBe(net.node(1).committedIndex());
   });
 
   it('AddNode promotes a learner to a voter that can lead', () => {
@@ -254,19 +254,19 @@ describe('membership', () => {
     net.node(1).proposeConfChange(change(ConfChangeType.AddNode, 4));
     net.drain();
     for (const id of [1, 2, 3, 4]) expect(net.peer(id).confStates.at(-1)).toEqual({ voters: [1, 2, 3, 4], learners: [] });
-    expect(net.node(4).raft.isLearner).toBe(false);
+    expect(net.node(4).isLearner()).toBe(false);
     net.node(1).transferLeadership(4);
     net.drain();
-    expect(net.node(4).raft.state).toBe(StateType.Leader);
+    expect(net.node(4).isLeader()).toBe(true);
     // The quorum is now 3 of 4: with two voters cut off nothing commits.
     net.cut(4, 1);
     net.cut(4, 2);
-    const committed = net.node(4).raft.log.committed;
+    const committed = net.node(4).committedIndex();
     net.propose(4, 'x');
-    expect(net.node(4).raft.log.committed).toBe(committed);
+    expect(net.node(4).committedIndex()).toBe(committed);
     net.heal();
     net.tick(1, [4]);
-    expect(net.node(4).raft.log.committed).toBe(committed + 1);
+    expect(net.node(4).committedIndex()).toBe(committed + 1);
   });
 
   it('a removed member gets no more appends and no longer counts', () => {
@@ -282,9 +282,9 @@ describe('membership', () => {
     expect(net.appliedData(2)).toEqual(['w']);
     // With voters {1, 2} both are needed now.
     net.cut(1, 2);
-    const committed = net.node(1).raft.log.committed;
+    const committed = net.node(1).committedIndex();
     net.propose(1, 'alone');
-    expect(net.node(1).raft.log.committed).toBe(committed);
+    expect(net.node(1).committedIndex()).toBe(committed);
   });
 
   it('a leader that removes itself steps down and the others elect a leader', () => {
@@ -292,8 +292,8 @@ describe('membership', () => {
     net.elect(1);
     net.node(1).proposeConfChange(change(ConfChangeType.RemoveNode, 1));
     net.drain();
-    expect(net.node(1).raft.state).toBe(StateType.Follower);
-    expect(net.node(1).raft.tracker.isVoter(1)).toBe(false);
+    expect(net.node(1).status().state).toBe('follower');
+    expect(net.node(1).voters().includes(1)).toBe(false);
     for (const id of [2, 3]) expect(net.peer(id).confStates.at(-1)).toEqual({ voters: [2, 3], learners: [] });
     net.clearTrace();
     let leader: number | undefined;
@@ -312,7 +312,7 @@ describe('membership', () => {
     net.elect(1);
     net.addNode(4);
     net.addNode(5);
-    const first = net.node(1).raft.log.lastIndex() + 1;
+    const first = net.node(1).lastIndex() + 1;
     net.node(1).proposeConfChange(change(ConfChangeType.AddLearnerNode, 4));
     net.node(1).proposeConfChange(change(ConfChangeType.AddLearnerNode, 5));
     net.drain();

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import {
   DropReason,
   MessageType,
-  StateType,
   entryBytes,
   type Message,
 } from '../../src/raft/index.js';
@@ -46,12 +45,12 @@ describe('fast conflict backtracking', () => {
       ]);
       const net = new Network(voters, { storages });
       net.elect(1);
-      const term = net.node(1).raft.term;
+      const term = net.node(1).term();
       const rejections = net.sent((m) => m.type === MessageType.AppResp && m.reject && m.from === 3);
       expect(rejections.length).toBe(1);
       expect(net.sent((m) => m.type === MessageType.App && m.to === 3 && m.entries.length > 0).length).toBeLessThanOrEqual(2);
       expect(diskTerms(net.peer(3).storage)).toEqual([...leader, term]);
-      expect(net.node(3).raft.log.committed).toBe(leader.length + 1);
+      expect(net.node(3).committedIndex()).toBe(leader.length + 1);
     });
   }
 });
@@ -168,11 +167,11 @@ describe('snapshots', () => {
     net.isolate(3);
     for (let i = 0; i < 20; i++) net.propose(1, `e${i}`);
     const { node, storage } = net.peer(1);
-    const snapshotIndex = node.raft.log.applied;
+    const snapshotIndex = node.appliedIndex();
     expect(snapshotIndex).toBe(22);
-    storage.createSnapshot(snapshotIndex, node.raft.tracker.confState(), bytes(`image@${snapshotIndex}`));
+    storage.createSnapshot(snapshotIndex, node.confState(), bytes(`image@${snapshotIndex}`));
     storage.compact(snapshotIndex);
-    expect(node.raft.log.firstIndex()).toBe(snapshotIndex + 1);
+    expect(node.status().firstIndex).toBe(snapshotIndex + 1);
     return { net, snapshotIndex };
   }
 
@@ -186,12 +185,12 @@ describe('snapshots', () => {
     expect(snaps[0]).toMatchObject({ from: 1, to: 3 });
     const follower = net.peer(3);
     expect(follower.snapshots).toHaveLength(1);
-    expect(follower.snapshots[0].metadata).toMatchObject({ index: snapshotIndex, term: net.node(1).raft.term });
+    expect(follower.snapshots[0].metadata).toMatchObject({ index: snapshotIndex, term: net.node(1).term() });
     expect(text(follower.snapshots[0].data)).toBe(`image@${snapshotIndex}`);
     expect(follower.snapshots[0].metadata.confState.voters).toEqual([1, 2, 3]);
     expect(follower.storage.firstIndex()).toBe(snapshotIndex + 1);
-    expect(follower.node.raft.log.applied).toBe(snapshotIndex);
-    expect(follower.node.raft.log.committed).toBe(snapshotIndex);
+    expect(follower.node.appliedIndex()).toBe(snapshotIndex);
+    expect(follower.node.committedIndex()).toBe(snapshotIndex);
     // It never saw the compacted entries one by one.
     expect(net.appliedData(3)).toEqual([]);
 
@@ -206,11 +205,11 @@ describe('snapshots', () => {
     net.heal();
     net.tick(3);
     expect(net.sent((m) => m.type === MessageType.Snap)).toEqual([]);
-    expect(net.node(3).raft.log.committed).toBeLessThan(snapshotIndex);
+    expect(net.node(3).committedIndex()).toBeLessThan(snapshotIndex);
     net.peer(1).storage.snapshotUnavailable = false;
     net.tick(3);
     expect(net.sent((m) => m.type === MessageType.Snap)).toHaveLength(1);
-    expect(net.node(3).raft.log.committed).toBe(snapshotIndex);
+    expect(net.node(3).committedIndex()).toBe(snapshotIndex);
   });
 
   it('a snapshot lost in transit is sent again', () => {
@@ -220,7 +219,7 @@ describe('snapshots', () => {
     net.intercept = (m) => (m.type === MessageType.Snap && dropped++ === 0 ? null : m);
     net.tick(5);
     expect(net.sent((m) => m.type === MessageType.Snap).length).toBe(2);
-    expect(net.node(3).raft.log.committed).toBe(snapshotIndex);
+    expect(net.node(3).committedIndex()).toBe(snapshotIndex);
   });
 });
 
@@ -249,14 +248,14 @@ describe('proposals', () => {
     net.isolate(1);
     net.node(1).campaign();
     net.drain();
-    expect(net.node(1).raft.state).toBe(StateType.PreCandidate);
+    expect(net.node(1).status().state).toBe('pre-candidate');
     expect(catchDrop(() => net.node(1).propose(bytes('x'))).reason).toBe(DropReason.NoLeader);
     // Nor on a leader that stepped down when it lost its quorum.
     net.heal();
     net.elect(2);
     net.isolate(2);
     net.tick(2 * 10, [2]);
-    expect(net.node(2).raft.state).not.toBe(StateType.Leader);
+    expect(net.node(2).isLeader()).toBe(false);
     expect(catchDrop(() => net.node(2).propose(bytes('x'))).reason).toBe(DropReason.NoLeader);
   });
 });

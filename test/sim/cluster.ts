@@ -8,13 +8,13 @@ import {
   MessageType,
   ProposalDroppedError,
   SeededRandom,
-  StateType,
   decodeConfChange,
   messageTypeName,
   type ConfChange,
   type Entry,
   type Message,
 } from '../../src/raft/index.js';
+import { inspectRaft } from '../../src/raft/inspect.js';
 import { READY_ORDER, readySteps, type DiskStep, type ReadyHost, type ReadyStage } from '../../src/server/ready-loop.js';
 import { onlyCommitAdvances } from '../../src/storage/index.js';
 import { EventQueue, type Timed } from './event-queue.js';
@@ -279,9 +279,9 @@ export class SimCluster {
   leader(): SimMember | undefined {
     let best: SimMember | undefined;
     for (const member of this.members.values()) {
-      const raft = member.node?.raft;
-      if (raft === undefined || raft.state !== StateType.Leader) continue;
-      if (best === undefined || raft.term > (best.node?.raft.term ?? 0)) best = member;
+      const node = member.node;
+      if (node === null || !node.isLeader()) continue;
+      if (best === undefined || node.term() > (best.node?.term() ?? 0)) best = member;
     }
     return best;
   }
@@ -301,22 +301,25 @@ export class SimCluster {
   }
 
   private observe(member: SimMember): void {
-    const raft = member.node?.raft;
-    if (raft === undefined) return;
-    if (raft.state === StateType.Leader) {
-      this.checker.leader(raft.term, member.id);
-      if (member.leaderTermObserved !== raft.term) {
-        member.leaderTermObserved = raft.term;
-        this.checker.newLeaderLog(member.id, raft.term, logView(member));
+    const node = member.node;
+    if (node === null) return;
+    if (node.isLeader()) {
+      const term = node.term();
+      this.checker.leader(term, member.id);
+      if (member.leaderTermObserved !== term) {
+        member.leaderTermObserved = term;
+        this.checker.newLeaderLog(member.id, term, logView(member));
         if (this.lastLeader !== member.id) this.stats.leaderChanges++;
         this.lastLeader = member.id;
-        this.trace(`${member.id} leads term ${raft.term} (last ${raft.log.lastIndex()}, commit ${raft.log.committed})`);
+        this.trace(`${member.id} leads term ${term} (last ${node.lastIndex()}, commit ${node.committedIndex()})`);
       }
     }
-    const committed = raft.log.committed;
+    const committed = node.committedIndex();
     if (committed > member.committedObserved) {
-      const from = Math.max(member.committedObserved + 1, raft.log.firstIndex() - 1);
-      for (let index = from; index <= committed; index++) this.checker.committed(member.id, index, raft.log.term(index));
+      // The checker compares the terms of committed entries, which only the core's log holds.
+      const log = inspectRaft(node).log;
+      const from = Math.max(member.committedObserved + 1, log.firstIndex() - 1);
+      for (let index = from; index <= committed; index++) this.checker.committed(member.id, index, log.term(index));
       member.committedObserved = committed;
     }
   }
@@ -376,9 +379,9 @@ export class SimCluster {
   }
 
   private checkNewEntries(member: SimMember, entries: readonly Entry[]): void {
-    const raft = member.node?.raft;
-    if (raft === undefined || entries.length === 0) return;
-    let prevTerm = raft.log.termOrZero(entries[0].index - 1);
+    const node = member.node;
+    if (node === null || entries.length === 0) return;
+    let prevTerm = inspectRaft(node).log.termOrZero(entries[0].index - 1);
     for (const entry of entries) {
       this.checker.logEntry(member.id, entry.index, entry.term, hashBytes(entry.data), prevTerm);
       prevTerm = entry.term;
@@ -466,7 +469,7 @@ export class SimCluster {
     const applied = member.sm.appliedIndex;
     const snapshotIndex = member.disk.firstIndex() - 1;
     // Only once the core has caught up with the state machine (after a restart's replay).
-    if (applied - snapshotIndex < this.scenario.snapshotEveryEntries || node.raft.log.applied < applied) return;
+    if (applied - snapshotIndex < this.scenario.snapshotEveryEntries || node.appliedIndex() < applied) return;
     member.disk.createSnapshot(applied, member.sm.confState, member.sm.image());
     member.hardStateWritten(); // the snapshot's write carries the held-back commit
     const compactTo = applied - this.scenario.snapshotCatchUpEntries;
@@ -568,7 +571,7 @@ export class SimCluster {
   private transferLeadership(): void {
     const leader = this.leader();
     if (leader?.node == null) return;
-    const voters = leader.node.raft.tracker.voters.filter((id) => id !== leader.id);
+    const voters = leader.node.voters().filter((id) => id !== leader.id);
     if (voters.length === 0) return;
     const transferee = this.random.pick(voters);
     this.trace(`transfer leadership ${leader.id} -> ${transferee}`);
@@ -579,7 +582,7 @@ export class SimCluster {
   private changeMembership(): void {
     const leader = this.leader();
     if (leader?.node == null) return;
-    const { voters, learners } = leader.node.raft.tracker;
+    const { voters, learners } = leader.node.confState();
     const canAdd = this.stats.membersCreated < this.scenario.memberCount + MEMBERS_ADDED_MAX;
     const choices: Array<() => ConfChange | null> = [];
     if (canAdd) {
@@ -657,7 +660,7 @@ export class SimCluster {
     // As the member process does when a crashed leader's port refuses connections: some of its
     // followers learn at once that it is gone and forget it (Raft.forgetLeader).
     for (const other of this.liveMembers()) {
-      if (other.node?.raft.lead === member.id && this.random.chance(0.5)) {
+      if (other.node?.leaderId() === member.id && this.random.chance(0.5)) {
         other.node.forgetLeader();
         this.trace(`${other.id} forgets leader ${member.id}`);
       }
@@ -688,7 +691,8 @@ export class SimCluster {
     const electionMs = this.scenario.electionTicks * this.scenario.tickMs;
     const leader = this.leader();
     if (leader?.node != null) {
-      const required = leader.node.raft.tracker.members().filter((id) => {
+      const { voters, learners } = leader.node.confState();
+      const required = [...voters, ...learners].filter((id) => {
         const member = this.members.get(id);
         return member !== undefined && !member.removed;
       });
@@ -723,7 +727,7 @@ export class SimCluster {
    * large backlog slowly but surely. Estimated generously from the scenario's limits.
    */
   private backlogCatchUpMs(): number {
-    const lastIndexes = [...this.members.values()].filter((m) => !m.removed).map((m) => m.node?.raft.log.lastIndex() ?? m.disk.lastIndex());
+    const lastIndexes = [...this.members.values()].filter((m) => !m.removed).map((m) => m.node?.lastIndex() ?? m.disk.lastIndex());
     const backlogEntries = Math.max(...lastIndexes) - Math.min(...lastIndexes);
     const entryBytes = 8 + 16;
     const entriesPerRoundTrip = Math.max(1, Math.floor(this.scenario.messageBytesMax / entryBytes)) * this.scenario.inflightMessagesMax;
@@ -746,8 +750,8 @@ export class SimCluster {
 }
 
 function logView(member: SimMember): LogView {
-  const log = member.node?.raft.log;
-  if (log === undefined) return { firstIndex: 1, lastIndex: 0, termAt: () => 0 };
+  if (member.node === null) return { firstIndex: 1, lastIndex: 0, termAt: () => 0 };
+  const log = inspectRaft(member.node).log;
   return { firstIndex: log.firstIndex(), lastIndex: log.lastIndex(), termAt: (index) => log.termOrZero(index) };
 }
 

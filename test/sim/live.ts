@@ -37,7 +37,7 @@ const timer = setInterval(() => {
     const stats = cluster.result().stats;
     const leader = cluster.leader();
     console.log(
-      `t=${(elapsedMs / 1000).toFixed(0)}s leader=${leader?.id ?? 'none'} term=${leader?.node?.raft.term ?? '-'} ` +
+      `t=${(elapsedMs / 1000).toFixed(0)}s leader=${leader?.id ?? 'none'} term=${leader?.node?.term() ?? '-'} ` +
         `committed=${stats.committedIndex} acked-writes=${stats.acknowledgedWrites} reads=${stats.readsConfirmed} ` +
         `elections=${stats.leaderChanges} crashes=${stats.crashes} | ${cluster.describeMembers()}`,
     );

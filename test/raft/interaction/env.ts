@@ -16,6 +16,7 @@ import {
   type Message,
   type Ready,
 } from '../../../src/raft/index.js';
+import { inspectRaft } from '../../../src/raft/inspect.js';
 
 interface Member {
   readonly id: number;
@@ -73,7 +74,7 @@ export class InteractionEnv {
         break;
       }
       case 'tick-heartbeat':
-        for (let i = 0; i < this.node(id()).raft.heartbeatTimeout; i++) this.node(id()).tick();
+        for (let i = 0; i < inspectRaft(this.node(id())).heartbeatTimeout; i++) this.node(id()).tick();
         break;
       case 'propose':
         this.guard(() => this.node(id()).propose(encoder.encode(positional[1])));
@@ -278,7 +279,7 @@ export class InteractionEnv {
 
   private printLog(id: number): void {
     const node = this.node(id);
-    const log = node.raft.log;
+    const log = inspectRaft(node).log;
     const entries = log.slice(log.firstIndex(), log.lastIndex() + 1, Number.MAX_SAFE_INTEGER);
     this.print(`${id} log: ${entries.map(describeEntry).join(' ') || '(empty)'}`);
   }
@@ -286,7 +287,7 @@ export class InteractionEnv {
   private compact(id: number, index: number): void {
     const member = this.member(id);
     const node = this.node(id);
-    member.disk.createSnapshot(index, node.raft.tracker.confState(), new Uint8Array(0));
+    member.disk.createSnapshot(index, node.confState(), new Uint8Array(0));
     member.disk.compact(index);
     this.print(`${id} compacted to ${index}`);
   }
