@@ -75,7 +75,7 @@ interface InProgress {
 }
 
 export class RawNode {
-  readonly raft: Raft;
+  private readonly raft: Raft;
   private prevSoftState: SoftState;
   private prevHardState: HardState;
   private inProgress: InProgress | null = null;
