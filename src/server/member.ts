@@ -1,15 +1,7 @@
 // One raftkv member: the consensus core driven by a real clock, a real disk and real sockets.
-// This class wires the parts and runs the loop; each part is a file of its own:
-//   ready-loop.ts     the order in which a Ready is acted on (shared with the simulator)
-//   proposals.ts      proposals and the clients waiting for them to apply
-//   entry-applier.ts  applying committed entries and configuration changes
-//   kv-front.ts       KV requests, the quota, alarms and HashKV
-//   lease-front.ts    leases: grants through Raft, keep-alives on the leader, expiry
-//   cluster-admin.ts  member add/remove/promote/update, publishing this member's attributes
-//   read-index.ts     linearizable reads
-//   snapshots.ts, snapshot-inbox.ts  sending and receiving snapshots
-// Only one Ready is in flight; inputs (ticks, peer messages, proposals, reads) keep arriving
-// meanwhile and join the next one.
+// This class wires the parts (a file each: the table in docs/ARCHITECTURE.md, "The member"),
+// ticks, and drives the Ready loop in ready-loop.ts's order. Only one Ready is in flight; inputs
+// (ticks, peer messages, proposals, reads) keep arriving meanwhile and join the next one.
 
 import type { Logger } from 'pino';
 import { decodeConfChange, MessageType, RawNode, SeededRandom, StateType, type Message, type Ready, type SoftState, type Snapshot } from '../raft/index.js';
@@ -27,8 +19,10 @@ import { ServerError, ServerErrorCode } from './errors.js';
 import { formatId, initialMembership } from './identity.js';
 import { KvFront } from './kv-front.js';
 import { LeaseFront, monotonicNow } from './lease-front.js';
+import { Leadership } from './leadership.js';
+import { StorePacer } from './store-pacer.js';
 import { MemberLeases } from './leases.js';
-import { Membership, type MemberInfo } from './membership.js';
+import { Membership } from './membership.js';
 import { Proposals } from './proposals.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { readySteps, type DiskStep, type ReadyHost } from './ready-loop.js';
@@ -45,15 +39,6 @@ export type { ApplyResult } from './entry-applier.js';
 const LEASE_CHECK_INTERVAL_MS = 500;
 /** How often the store's size is measured for --quota-backend-bytes. */
 const SIZE_CHECK_INTERVAL_MS = 1000;
-/**
- * The store's writes go to disk in one unsynced batch per interval, as etcd's backend commits
- * every 100 ms: the WAL already holds every applied entry, so a member that dies replays them.
- * A batch that grows past the cap goes at once.
- */
-const STORE_PERSIST_INTERVAL_MS = 100;
-const STORE_PENDING_WRITES_MAX = 10_000;
-/** Callers waiting for a leadership transfer to end; more are refused. */
-const TRANSFER_WAITERS_MAX = 64;
 
 interface MemberParts {
   readonly config: ServerConfig;
@@ -88,6 +73,8 @@ export class RaftMember {
   private readonly kv: KvFront;
   private readonly leaseFront: LeaseFront;
   private readonly admin: ClusterAdmin;
+  private readonly leadership: Leadership;
+  private readonly pacer: StorePacer;
   private readonly snapshots: MemberSnapshots;
   private readonly inbox: SnapshotInbox;
   /** What the API serves from this member (servers.ts). */
@@ -97,14 +84,11 @@ export class RaftMember {
   private stopped = false;
   private removedFromCluster = false;
   private ticker: NodeJS.Timeout | null = null;
-  private persistTimer: NodeJS.Timeout | null = null;
   private ticksSinceSizeCheck = 0;
   private ticksSinceLeaseCheck = 0;
   /** The boot-time election tick advance is done (or not wanted). */
   private electionTicksAdvanced: boolean;
   private transportPeers = new Set<number>();
-  /** Callers of transferLeadership waiting for a leader change. */
-  private readonly transferWaiters = new Set<() => void>();
   // Declared before `removed`, whose initializer assigns it: fields initialize in order.
   private resolveRemoved!: () => void;
   /** Resolves when this member has been removed from the cluster and stopped. */
@@ -151,15 +135,13 @@ export class RaftMember {
       memberId, name: config.name, advertiseClientUrls: config.advertiseClientUrls, initialClusterToken: config.initialClusterToken,
       logger, node, membership, proposals, header, linearizableBarrier,
     });
+    this.pacer = new StorePacer(store, (error) => this.failStore(error));
+    this.leadership = new Leadership({ memberId, logger, node, electionTimeoutMs: config.electionTimeoutMs, schedule: () => this.schedule(), isStopped });
     this.snapshots = new MemberSnapshots({
       store,
       wal: this.wal,
       logger,
       snapshotCount: config.snapshotCount,
-      send: (messages) => {
-        this.transport.send(messages);
-        this.transport.flush();
-      },
       sendSnapshot: (message, body) => this.transport.sendSnapshot(message, body),
       snapshotChunkBytes: transportDefaults.snapshotChunkBytes,
       snapshotFailed: (to) => {
@@ -340,10 +322,10 @@ export class RaftMember {
   }
 
   private readonly readyHost: ReadyHost<Map<number, ApplyResult>> = {
-    send: (messages) => this.snapshots.send(messages),
+    send: (messages) => this.send(messages),
     apply: (entries) => {
       const results = this.applier.applyEntries(entries);
-      if (entries.length > 0) this.schedulePersist();
+      if (entries.length > 0) this.pacer.applied();
       return results;
     },
     advance: () => this.node.advance(),
@@ -355,6 +337,19 @@ export class RaftMember {
       this.reads.releaseApplied();
     },
   };
+
+  /** Messages to the transport; each MsgSnap on a stream of its own, with the store's dump (snapshots.ts). */
+  private send(messages: readonly Message[]): void {
+    const isSnap = (message: Message): boolean => message.type === MessageType.Snap;
+    if (!messages.some(isSnap)) {
+      this.transport.send(messages);
+      this.transport.flush();
+      return;
+    }
+    this.transport.send(messages.filter((message) => !isSnap(message)));
+    this.transport.flush();
+    for (const message of messages) if (isSnap(message)) this.snapshots.sendWithDump(message);
+  }
 
   private async performDiskStep(step: DiskStep): Promise<void> {
     if (step.kind === 'install-snapshot') {
@@ -370,28 +365,7 @@ export class RaftMember {
   private onLeaderChange(softState: SoftState): void {
     this.leaseFront.setLeading(softState.state === StateType.Leader);
     this.admin.maybePublish();
-    for (const wake of [...this.transferWaiters]) wake();
-  }
-
-  /**
-   * Not awaited, and batched over STORE_PERSIST_INTERVAL_MS: the entries are durable in the WAL,
-   * and a crash replays them from the store's persisted index. Neither the next Ready nor the
-   * clients' answers wait for this write.
-   */
-  private schedulePersist(): void {
-    if (this.store.pendingWrites >= STORE_PENDING_WRITES_MAX) {
-      this.persistStore();
-      return;
-    }
-    if (this.persistTimer !== null) return;
-    this.persistTimer = setTimeout(() => this.persistStore(), STORE_PERSIST_INTERVAL_MS);
-  }
-
-  private persistStore(): void {
-    if (this.persistTimer !== null) clearTimeout(this.persistTimer);
-    this.persistTimer = null;
-    if (this.stopped) return;
-    this.store.persist().catch((error: unknown) => this.failStore(error));
+    this.leadership.leaderChanged();
   }
 
   /** The store could not write: its state on disk is unknown, so this member stops. */
@@ -450,7 +424,10 @@ export class RaftMember {
       status: () => this.status(),
       alarm: (request) => this.kv.alarm(request),
       alarmDescriptions: () => this.kv.alarmDescriptions(),
-      moveLeader: (targetId) => this.moveLeader(targetId),
+      moveLeader: async (targetId) => {
+        await this.leadership.moveTo(targetId);
+        return { header: this.header() };
+      },
       hashKV: (revision) => this.kv.hashKV(revision),
     };
     const hub = this.watchHub;
@@ -489,62 +466,11 @@ export class RaftMember {
     };
   }
 
-  members(): MemberInfo[] {
-    return this.membership.list();
-  }
+  // ---- leadership and stopping ------------------------------------------------------------------
 
-  // ---- leadership transfer and stopping ---------------------------------------------------------
-
-  /**
-   * Before a leader stops, it hands leadership to the most up-to-date voter so the cluster does not
-   * wait out an election timeout. Gives up after one election timeout.
-   */
-  async transferLeadershipAway(): Promise<void> {
-    if (!this.node.isLeader()) return;
-    let transferee = 0;
-    let bestMatch = -1;
-    for (const id of this.node.voters()) {
-      const match = this.node.matchIndexOf(id);
-      if (id !== this.memberId && match !== undefined && match > bestMatch) {
-        transferee = id;
-        bestMatch = match;
-      }
-    }
-    if (transferee === 0) return;
-    this.logger.info({ transferee: formatId(transferee) }, 'transferring leadership before stopping');
-    await this.transferLeadership(transferee, this.config.electionTimeoutMs);
-  }
-
-  /** etcd's MoveLeader: only the leader moves leadership, and only to a voter. */
-  async moveLeader(targetId: number): Promise<{ header: ResponseHeader }> {
-    if (!this.node.isLeader()) throw new ServerError(ServerErrorCode.NotLeader, 'etcdserver: not leader');
-    if (!this.node.voters().includes(targetId)) throw new ServerError(ServerErrorCode.BadLeaderTransferee, 'etcdserver: bad leader transferee');
-    if (targetId !== this.memberId && !(await this.transferLeadership(targetId, 2 * this.config.electionTimeoutMs))) {
-      throw new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out, leader transfer took too long');
-    }
-    return { header: this.header() };
-  }
-
-  /** Starts a transfer and waits up to `timeoutMs` for `transferee` to lead; true if it does. */
-  private async transferLeadership(transferee: number, timeoutMs: number): Promise<boolean> {
-    if (this.transferWaiters.size >= TRANSFER_WAITERS_MAX) throw new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests');
-    this.node.transferLeadership(transferee);
-    this.schedule();
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.transferWaiters.delete(wake);
-        resolve();
-      };
-      // Woken by every leader change (and by stop); done once the transferee leads.
-      const wake = (): void => {
-        if (this.stopped || this.node.leaderId() === transferee) done();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      this.transferWaiters.add(wake);
-      wake();
-    });
-    return this.node.leaderId() === transferee;
+  /** Before a leader stops, it hands leadership to the most up-to-date voter (leadership.ts). */
+  transferLeadershipAway(): Promise<void> {
+    return this.leadership.handAway();
   }
 
   async stop(): Promise<void> {
@@ -553,12 +479,12 @@ export class RaftMember {
     if (this.ticker !== null) clearInterval(this.ticker);
     this.proposals.stop();
     this.reads.stop();
-    for (const wake of [...this.transferWaiters]) wake();
+    this.leadership.leaderChanged();
     // Let an in-flight Ready finish its write before closing the databases under it.
     while (this.readyInFlight) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.transport.stop();
     await this.inbox.close();
-    if (this.persistTimer !== null) clearTimeout(this.persistTimer);
+    this.pacer.stop();
     // What the store still holds back goes to disk, so a clean restart replays nothing.
     await this.store.persist().catch((error: unknown) => this.logger.warn({ err: error }, 'could not write the store on stop'));
     await this.store.close();

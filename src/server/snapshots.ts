@@ -16,7 +16,7 @@
 // restored, synced, before its WAL records the snapshot it came with (see the member's Ready loop).
 
 import type { Logger } from 'pino';
-import { MessageType, type ConfState, type Message, type Snapshot } from '../raft/index.js';
+import type { ConfState, Message, Snapshot } from '../raft/index.js';
 import type { MvccStore } from '../mvcc/mvcc-store.js';
 import type { Wal } from '../storage/index.js';
 import type { SnapshotMessage, SnapshotSource } from '../transport/index.js';
@@ -30,8 +30,6 @@ export interface SnapshotsContext {
   readonly wal: Wal;
   readonly logger: Logger;
   readonly snapshotCount: number;
-  /** Hands messages to the peer transport. */
-  send(messages: readonly Message[]): void;
   /** Streams a MsgSnap with its body to its peer; the outcome reaches the Raft core through the transport. */
   sendSnapshot(message: SnapshotMessage, body: SnapshotSource): void;
   /** The size of each chunk of a snapshot's body. */
@@ -54,21 +52,12 @@ export class MemberSnapshots {
     this.context = context;
   }
 
-  /** Sends `messages`; each MsgSnap goes on its own stream, with a fresh dump of the store as its body. */
-  send(messages: readonly Message[]): void {
-    if (!messages.some((message) => message.type === MessageType.Snap)) {
-      this.context.send(messages);
-      return;
-    }
-    this.context.send(messages.filter((message) => message.type !== MessageType.Snap));
-    for (const message of messages) if (message.type === MessageType.Snap) this.sendWithDump(message);
-  }
-
   /**
-   * Every MsgSnap gets a dump of its own, from the store as it is when the dump opens: a failed
-   * send is reported, and the Raft core's next MsgSnap for that follower starts from the beginning.
+   * Sends a MsgSnap on its own stream, with a fresh dump of the store as its body: every MsgSnap
+   * gets a dump of its own, from the store as it is when the dump opens; a failed send is
+   * reported, and the Raft core's next MsgSnap for that follower starts from the beginning.
    */
-  private sendWithDump(message: Message): void {
+  sendWithDump(message: Message): void {
     const { store, logger } = this.context;
     if (message.snapshot === null || message.snapshot === undefined) return;
     const snapshotMessage: SnapshotMessage = { ...message, snapshot: { ...message.snapshot, data: NO_IMAGE } };

@@ -69,7 +69,7 @@ export class Peer {
 
   /** Queues a message; everything queued in one event-loop turn leaves as one batch. */
   enqueue(message: Message): void {
-    const outcome = this.queue.offer(message, Date.now());
+    const outcome = this.queue.offer(message, performance.now());
     if (outcome === 'too-large') {
       const error = new MessageTooLargeError(estimateMessageBytes(message), this.context.settings.frameBytesMax);
       this.recordDrop(error.code, error.message);
@@ -246,7 +246,7 @@ export class Peer {
     if (stream === null || !this.connected || this.waitingForDrain) return;
     // What waited out a dead stream for long is stale: Raft has resent what matters, and a late
     // forwarded proposal would commit long after its client gave up (etcd drops such messages).
-    const stale = this.queue.dropQueuedBefore(Date.now() - this.context.settings.queuedMessageMaxAgeMs);
+    const stale = this.queue.dropQueuedBefore(performance.now() - this.context.settings.queuedMessageMaxAgeMs);
     if (stale > 0) this.recordDrop('stale', `${stale} messages waited longer than ${this.context.settings.queuedMessageMaxAgeMs} ms for the stream`, stale);
     while (this.queue.length > 0) {
       const batch = this.queue.takeBatch();

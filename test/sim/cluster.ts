@@ -156,7 +156,9 @@ export class SimCluster {
       {
         checker: this.checker,
         random: this.random,
-        installCrashProbability: scenario.installCrashProbability,
+        // A crash is a fault: none once the faults heal, or a member unlucky at every install
+        // would fail the liveness check for the faults' sake.
+        installCrashProbability: () => (this.phase === 'faults' ? scenario.installCrashProbability : 0),
         member: (id) => this.members.get(id),
         diskLatencyMs: () => this.diskLatencyMs(),
         schedule: (delayMs, event) => this.schedule(delayMs, event),

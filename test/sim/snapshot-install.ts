@@ -21,7 +21,8 @@ export type SnapshotInstallEvent =
 export interface SnapshotInstallHost {
   readonly checker: InvariantChecker;
   readonly random: SeededRandom;
-  readonly installCrashProbability: number;
+  /** The chance of a crash injected around an install (none once the faults heal). */
+  installCrashProbability(): number;
   member(id: number): SimMember | undefined;
   diskLatencyMs(): number;
   schedule(delayMs: number, event: SnapshotInstallEvent): void;
@@ -59,7 +60,7 @@ export class SnapshotInstaller {
   /** `member` is persisting a Ready that carries a snapshot. */
   begin(member: SimMember): void {
     const random = this.host.random;
-    const crashAt = random.chance(this.host.installCrashProbability) ? random.pick<InstallCrashPoint>(['staged', 'installed']) : null;
+    const crashAt = random.chance(this.host.installCrashProbability()) ? random.pick<InstallCrashPoint>(['staged', 'installed']) : null;
     this.host.schedule(this.host.diskLatencyMs(), { kind: 'snapshot-switch', member: member.id, incarnation: member.incarnation, crashAt });
   }
 
