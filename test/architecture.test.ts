@@ -1,7 +1,7 @@
 // The rooms of src/ and the rules between them, checked on the source text.
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC_DIR = join(import.meta.dirname, '..', 'src');
@@ -76,5 +76,73 @@ describe('the rest of src/ sees only the public face of src/raft', () => {
   it('has files to check, some of them importing the core', () => {
     const importers = sourcesOutsideRaft().filter(({ file, text }) => raftImportsOf(file, text).length > 0);
     expect(importers.length).toBeGreaterThan(10);
+  });
+});
+
+/**
+ * The rooms each room of src/ may import from, besides its own files: docs/ARCHITECTURE.md's
+ * "Rooms" table, row for row. The leaves (failpoints, bytes, grpc) import nothing and every room
+ * but raft may import them.
+ */
+const ROOM_IMPORTS: Readonly<Record<string, readonly string[]>> = {
+  cli: ['api', 'server', 'failpoints', 'bytes', 'grpc'],
+  api: ['server', 'failpoints', 'bytes', 'grpc'],
+  server: ['raft', 'storage', 'mvcc', 'lease', 'transport', 'failpoints', 'bytes', 'grpc'],
+  storage: ['raftpb', 'raft', 'failpoints', 'bytes', 'grpc'],
+  transport: ['raftpb', 'raft', 'failpoints', 'bytes', 'grpc'],
+  raftpb: ['raft', 'failpoints', 'bytes', 'grpc'],
+  mvcc: ['failpoints', 'bytes', 'grpc'],
+  lease: ['failpoints', 'bytes', 'grpc'],
+  raft: [],
+  failpoints: [],
+  bytes: [],
+  grpc: [],
+};
+
+/** Every .ts file under src/, with its path relative to src/ ('/'-separated). */
+function allSources(): Array<{ file: string; text: string }> {
+  return readdirSync(SRC_DIR, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.ts'))
+    .map((file) => ({ file: file.split(sep).join('/'), text: readFileSync(join(SRC_DIR, file), 'utf8') }));
+}
+
+/** A file's room: the first folder of its path under src/ (undefined for a file directly in src/). */
+function roomOf(pathUnderSrc: string): string | undefined {
+  const slash = pathUnderSrc.indexOf('/');
+  return slash === -1 ? undefined : pathUnderSrc.slice(0, slash);
+}
+
+/** Each relative import of `file` that leaves its room, with the room it reaches (or '..' outside src/). */
+function crossRoomImportsOf(file: string, text: string): Array<{ specifier: string; target: string; targetRoom: string }> {
+  return specifiersOf(text)
+    .filter((specifier) => specifier.startsWith('.'))
+    .map((specifier) => {
+      const target = relative(SRC_DIR, join(SRC_DIR, dirname(file), specifier)).split(sep).join('/');
+      return { specifier, target, targetRoom: target.startsWith('..') ? '..' : (roomOf(target) ?? '.') };
+    })
+    .filter(({ targetRoom }) => targetRoom !== roomOf(file));
+}
+
+describe('rooms import only the rooms docs/ARCHITECTURE.md allows them', () => {
+  it('every file under src/ lives in a room of the table', () => {
+    for (const { file } of allSources()) expect(Object.keys(ROOM_IMPORTS), `${file} is in no room of ROOM_IMPORTS`).toContain(roomOf(file));
+  });
+
+  it('every relative import stays in its room or reaches a room the table allows', () => {
+    const violations: string[] = [];
+    for (const { file, text } of allSources()) {
+      const allowed = ROOM_IMPORTS[roomOf(file) ?? ''] ?? [];
+      for (const { specifier, target, targetRoom } of crossRoomImportsOf(file, text)) {
+        if (!allowed.includes(targetRoom)) violations.push(`${file} imports ${specifier} (${target}): ${roomOf(file)} → ${targetRoom === '..' ? 'outside src/' : targetRoom} is not allowed`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  it('has files to check: every room of the table exists, and rooms import one another', () => {
+    const sources = allSources();
+    for (const room of Object.keys(ROOM_IMPORTS)) expect(sources.some(({ file }) => roomOf(file) === room), `no files in src/${room}`).toBe(true);
+    const crossRoomImports = sources.flatMap(({ file, text }) => crossRoomImportsOf(file, text));
+    expect(crossRoomImports.length).toBeGreaterThan(50);
   });
 });

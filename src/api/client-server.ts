@@ -2,10 +2,10 @@
 
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { serveStreamsAfterClientGoaway } from '../grpc/client-goaway.js';
+import { parsePeerUrl } from '../grpc/peer-url.js';
 import type { TlsFiles } from '../server/config.js';
-import { parsePeerUrl } from '../transport/index.js';
 import type { MemberServers } from '../server/servers.js';
-import { serveStreamsAfterClientGoaway } from '../transport/index.js';
 import { clusterService, kvService, maintenanceService } from './handlers.js';
 import { LeaderMonitor } from './leader-monitor.js';
 import { leaseService } from './lease-service.js';

@@ -1,5 +1,5 @@
 // What grpc-go (etcd) accepts or refuses differently from grpc-js at the HTTP/2 layer, set
-// through src/transport/grpc-internals.ts:
+// through src/grpc/grpc-internals.ts:
 // - Metadata: Node's http2 refuses a call with more than 128 header fields or 64 KiB of them (it
 //   resets the stream, ENHANCE_YOUR_CALM); grpc-go bounds the header list by size only (16 MiB),
 //   and etcd serves a call with thousands of metadata entries. Here the list may take 1 MiB, and as
@@ -13,7 +13,7 @@
 
 import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { status, type Server } from '@grpc/grpc-js';
-import { grpcHttp2Servers, setGrpcHttp2ServerOptions } from '../transport/index.js';
+import { grpcHttp2Servers, setGrpcHttp2ServerOptions } from '../grpc/grpc-internals.js';
 
 /** The header list of one call, uncompressed; grpc-go takes 16 MiB, Node 64 KiB by default. */
 export const METADATA_BYTES_MAX = 1024 * 1024;

@@ -3,7 +3,7 @@
 
 import { loadSync } from '@grpc/proto-loader';
 import { loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
-import { PROTO_ROOT } from '../server/requests.js';
+import { PROTO_ROOT } from '../grpc/proto-root.js';
 
 const definition = loadSync('etcdserverpb/rpc.proto', {
   includeDirs: [PROTO_ROOT],

@@ -2,7 +2,8 @@
 // a raftkv cluster by swapping the binary name. Every flag may also come from the environment as
 // RAFTKV_<NAME> (or etcd's ETCD_<NAME>), e.g. RAFTKV_DATA_DIR; the command line wins.
 
-import { InvalidPeerUrlError, parsePeerUrl } from '../transport/index.js';
+import { InvalidPeerUrlError } from '../grpc/errors.js';
+import { parsePeerUrl } from '../grpc/peer-url.js';
 import { configDefaults, type ClusterMemberSpec, type LogLevel, type ServerConfig, type TlsFiles } from '../server/config.js';
 
 export class FlagError extends Error {

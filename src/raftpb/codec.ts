@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { PROTO_ROOT } from './proto-root.js';
+import { PROTO_ROOT } from '../grpc/proto-root.js';
 import type { ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot } from '../raft/index.js';
 
 const PROTO_PATH = join(PROTO_ROOT, 'raftpb.proto');

@@ -3,7 +3,7 @@
 
 import type { Logger } from 'pino';
 import { ConfChangeType, type RawNode } from '../raft/index.js';
-import { isValidPeerUrl } from '../transport/index.js';
+import { isValidPeerUrl } from '../grpc/peer-url.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { memberIdFor } from './identity.js';
 import type { Membership } from './membership.js';

@@ -7,7 +7,7 @@
 // change it refuses at apply.
 
 import { ConfChangeType, decodeConfChange, type ConfChange } from '../raft/index.js';
-import { isValidPeerUrl } from '../transport/index.js';
+import { isValidPeerUrl } from '../grpc/peer-url.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { decodeInternalRequest, decodeMemberContext, type InternalRequest, type MemberContext } from './requests.js';
 

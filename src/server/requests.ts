@@ -2,11 +2,9 @@
 
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
+import { PROTO_ROOT } from '../grpc/proto-root.js';
 import { leaseIdFromBits, type LeaseId, type LongBits } from '../lease/lease-id.js';
-import { PROTO_ROOT } from '../raftpb/proto-root.js';
 import { TXN_OPS_MAX } from './validate.js';
-
-export { PROTO_ROOT };
 
 /**
  * How deep messages may nest, for protobufjs here and for proto-loader's copy (src/api): a Txn

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import { TlsConfigError } from './errors.js';
-import type { PeerAddress } from './peer-url.js';
+import type { PeerAddress } from '../grpc/peer-url.js';
 
 export interface PeerTlsOptions {
   certFile: string;

@@ -4,7 +4,6 @@
 
 export const TransportErrorCode = {
   InvalidOptions: 'TRANSPORT_INVALID_OPTIONS',
-  InvalidPeerUrl: 'TRANSPORT_INVALID_PEER_URL',
   TlsConfig: 'TRANSPORT_TLS_CONFIG',
   ListenFailed: 'TRANSPORT_LISTEN_FAILED',
   Stopped: 'TRANSPORT_STOPPED',
@@ -19,7 +18,6 @@ export const TransportErrorCode = {
   SnapshotStreamCut: 'TRANSPORT_SNAPSHOT_STREAM_CUT',
   SnapshotsNotAccepted: 'TRANSPORT_SNAPSHOTS_NOT_ACCEPTED',
   IdentifyFailed: 'TRANSPORT_IDENTIFY_FAILED',
-  GrpcInternalsChanged: 'TRANSPORT_GRPC_INTERNALS_CHANGED',
 } as const;
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
 
@@ -35,17 +33,6 @@ export class TransportError extends Error {
 export class InvalidTransportOptionsError extends TransportError {
   constructor(message: string) {
     super(TransportErrorCode.InvalidOptions, `transport: invalid options: ${message}`);
-  }
-}
-
-/** A listen, peer or client URL that is not `http(s)://host:port` (see peer-url.ts). */
-export class InvalidPeerUrlError extends TransportError {
-  readonly url: string;
-  readonly reason: string;
-  constructor(url: string, reason: string) {
-    super(TransportErrorCode.InvalidPeerUrl, `transport: invalid peer url ${JSON.stringify(url)}: ${reason}`);
-    this.url = url;
-    this.reason = reason;
   }
 }
 
@@ -155,12 +142,5 @@ export class IdentifyFailedError extends TransportError {
     super(TransportErrorCode.IdentifyFailed, `transport: no member answered Identify; tried ${tried}`, { cause: attempts.at(-1)?.error });
     this.urls = attempts.map(({ url }) => url);
     this.attempts = attempts;
-  }
-}
-
-/** The installed grpc-js no longer has the private fields client-goaway.ts relies on (see there). */
-export class GrpcInternalsChangedError extends TransportError {
-  constructor(detail: string) {
-    super(TransportErrorCode.GrpcInternalsChanged, `transport: @grpc/grpc-js internals changed (${detail}); check grpc-internals.ts against this grpc-js version`);
   }
 }

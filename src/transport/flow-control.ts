@@ -8,7 +8,7 @@
 
 import type { Http2Session } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
-import { grpcHttp2Servers } from './grpc-internals.js';
+import { grpcHttp2Servers } from '../grpc/grpc-internals.js';
 
 /** What one inbound stream may have in flight (SETTINGS_INITIAL_WINDOW_SIZE). */
 export const PEER_STREAM_WINDOW_BYTES = 8 * 1024 * 1024;

@@ -3,8 +3,9 @@
 
 import { Client, Metadata } from '@grpc/grpc-js';
 import { PeerCredentials } from './credentials.js';
-import { parsePeerUrl, type PeerAddress } from './peer-url.js';
-import { IdentifyFailedError, InvalidPeerUrlError, type IdentifyAttempt } from './errors.js';
+import { InvalidPeerUrlError } from '../grpc/errors.js';
+import { parsePeerUrl, type PeerAddress } from '../grpc/peer-url.js';
+import { IdentifyFailedError, type IdentifyAttempt } from './errors.js';
 import { identifyChannelOptions } from './grpc-options.js';
 import { resolveIdentifyTimeoutMs, type IdentifyOptions } from './options.js';
 import { EMPTY, identifyMethod, type Identity } from './service.js';

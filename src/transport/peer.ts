@@ -5,7 +5,7 @@ import { Client, type ClientWritableStream, type Metadata, type ServiceError } f
 import type { Message } from '../raft/index.js';
 import { Backoff } from './backoff.js';
 import type { PeerCredentials } from './credentials.js';
-import type { PeerAddress } from './peer-url.js';
+import type { PeerAddress } from '../grpc/peer-url.js';
 import { ClusterIdMismatchError, MemberIdMismatchError, MessageTooLargeError } from './errors.js';
 import { channelOptions } from './grpc-options.js';
 import type { ThrottledWarnings } from './log.js';

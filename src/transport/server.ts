@@ -3,10 +3,10 @@
 // cluster and member it is (Identify), unchecked: a joining member does not know the cluster id yet.
 
 import { Server, type Metadata, type sendUnaryData, type ServerCredentials, type ServerReadableStream, type ServerUnaryCall } from '@grpc/grpc-js';
+import { serveStreamsAfterClientGoaway } from '../grpc/client-goaway.js';
+import { setGrpcHttp2ServerOptions } from '../grpc/grpc-internals.js';
 import type { Message } from '../raft/index.js';
-import { serveStreamsAfterClientGoaway } from './client-goaway.js';
 import { PEER_STREAM_WINDOW_BYTES, widenConnectionWindows } from './flow-control.js';
-import { setGrpcHttp2ServerOptions } from './grpc-internals.js';
 import { ListenFailedError, TransportError } from './errors.js';
 import { serverOptions } from './grpc-options.js';
 import type { ThrottledWarnings } from './log.js';

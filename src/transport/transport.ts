@@ -4,8 +4,9 @@
 
 import { isLocalMessage, MessageType, type Message } from '../raft/index.js';
 import { PeerCredentials } from './credentials.js';
-import { parsePeerUrl, type PeerAddress } from './peer-url.js';
-import { InvalidPeerUrlError, PeerIsSelfError, PeerNotFoundError, TransportStoppedError } from './errors.js';
+import { InvalidPeerUrlError } from '../grpc/errors.js';
+import { parsePeerUrl, type PeerAddress } from '../grpc/peer-url.js';
+import { PeerIsSelfError, PeerNotFoundError, TransportStoppedError } from './errors.js';
 import { identify, type PeerIdentity } from './identify.js';
 import { ThrottledWarnings } from './log.js';
 import { resolveSettings, type IdentifyOptions, type TransportOptions, type TransportSettings } from './options.js';

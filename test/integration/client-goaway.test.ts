@@ -1,7 +1,7 @@
 // A call a client sends just before it closes its connection is answered (issue 14). Closing, a
 // client sends GOAWAY(NO_ERROR) and, in the same write, the HEADERS of a call it queued a moment
 // earlier; Node's http2 core closes the session on that GOAWAY and refuses the call, grpc-go (etcd)
-// answers it. src/transport/client-goaway.ts makes both of a member's gRPC servers do as grpc-go
+// answers it. src/grpc/client-goaway.ts makes both of a member's gRPC servers do as grpc-go
 // does. These tests fail if a Node or grpc-js upgrade changes what that file relies on.
 
 import { spawn } from 'node:child_process';

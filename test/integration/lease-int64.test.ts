@@ -13,7 +13,7 @@
 import { loadSync } from '@grpc/proto-loader';
 import { credentials, loadPackageDefinition, type Client, type ClientDuplexStream, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTO_ROOT } from '../../src/server/requests.js';
+import { PROTO_ROOT } from '../../src/grpc/proto-root.js';
 import { call, eventually, TestCluster, type MemberProcess } from './harness.js';
 
 const definition = loadSync('etcdserverpb/rpc.proto', { includeDirs: [PROTO_ROOT], keepCase: true, longs: String, enums: Number, bytes: Buffer, defaults: true, oneofs: true });

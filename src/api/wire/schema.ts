@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { PROTO_ROOT } from '../../server/requests.js';
+import { PROTO_ROOT } from '../../grpc/proto-root.js';
 
 /** How a field's value is read and what JS value it becomes (the shape proto-loader gives). */
 export const enum FieldKind {

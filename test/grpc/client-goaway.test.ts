@@ -1,4 +1,4 @@
-// What src/transport/client-goaway.ts relies on in Node's http2 core and in grpc-js, checked on a
+// What src/grpc/client-goaway.ts relies on in Node's http2 core and in grpc-js, checked on a
 // bare grpc-js Server over a real loopback socket. If a Node or grpc-js upgrade changes any of it,
 // a test here fails: 'without the hook' failing means the hook may no longer be needed (Node or
 // grpc-js now serve the stream themselves); 'with the hook' failing means it no longer works.
@@ -6,8 +6,8 @@
 import http2 from 'node:http2';
 import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serveStreamsAfterClientGoaway } from '../../src/transport/index.js';
-import { GrpcInternalsChangedError } from '../../src/transport/errors.js';
+import { serveStreamsAfterClientGoaway } from '../../src/grpc/client-goaway.js';
+import { GrpcInternalsChangedError } from '../../src/grpc/errors.js';
 import { unaryCall, type UnaryAnswer } from '../support/raw-grpc.js';
 
 const ECHO_PATH = '/goaway.Test/Echo';

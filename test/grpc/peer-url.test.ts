@@ -1,7 +1,7 @@
 // Member URLs as etcd 3.4 accepts them (types.NewURLs): the cases a fuzz run sent to both.
 
 import { describe, expect, it } from 'vitest';
-import { isValidPeerUrl, parsePeerUrl } from '../../src/transport/peer-url.js';
+import { isValidPeerUrl, parsePeerUrl } from '../../src/grpc/peer-url.js';
 
 describe('peer URLs', () => {
   it('parses http and https URLs into gRPC targets', () => {

@@ -1,7 +1,8 @@
 // The one place that reaches below @grpc/grpc-js's public API (pinned to ~1.14.7 in package.json).
 // grpc-js gives no access to the http2 servers and sessions it creates, nor to the http2 options it
 // creates them with; three behaviours etcd's grpc-go has need them (client-goaway.ts,
-// src/api/http2-requests.ts), and so do the peer listener's receive windows (flow-control.ts). Every accessor checks the shape it relies on and throws
+// src/api/http2-requests.ts), and so do the peer listener's receive windows
+// (src/transport/flow-control.ts). Every accessor checks the shape it relies on and throws
 // GrpcInternalsChangedError at startup, rather than silently doing nothing after an upgrade.
 
 import { EventEmitter } from 'node:events';
