@@ -1,13 +1,12 @@
 // Cluster administration: etcd's member add, remove, promote and update, proposed as
 // configuration changes; and publishing this member's name and client URLs once a leader exists.
 
-import type { Logger } from 'pino';
-import { ConfChangeType, type RawNode } from '../raft/index.js';
+import { ConfChangeType } from '../raft/index.js';
 import { isValidPeerUrl } from '../grpc/peer-url.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { memberIdFor } from './identity.js';
 import type { Membership } from './membership.js';
-import type { Proposals } from './proposals.js';
+import type { FrontBasics } from './parts.js';
 import type { ClusterServer, MemberInfo, ResponseHeader } from './servers.js';
 
 /** A failed publish is proposed again after this long. */
@@ -15,17 +14,11 @@ const PUBLISH_RETRY_MS = 500;
 /** etcd promotes a learner once it holds this share of the leader's log. */
 const LEARNER_READY_SHARE = 0.9;
 
-export interface ClusterAdminParts {
-  readonly memberId: number;
+export interface ClusterAdminParts extends FrontBasics {
   readonly name: string;
   readonly advertiseClientUrls: readonly string[];
   readonly initialClusterToken: string;
-  readonly logger: Logger;
-  readonly node: RawNode;
   readonly membership: Membership;
-  readonly proposals: Proposals;
-  readonly header: (revision?: number) => ResponseHeader;
-  readonly linearizableBarrier: () => Promise<void>;
 }
 
 export class ClusterAdmin implements ClusterServer {

@@ -3,8 +3,7 @@
 // the membership registry and the transport. Returns what the proposers of these entries on this
 // member are to be answered.
 
-import type { Logger } from 'pino';
-import { ConfChangeType, EntryType, type ConfChange, type Entry, type RawNode } from '../raft/index.js';
+import { ConfChangeType, EntryType, type ConfChange, type Entry } from '../raft/index.js';
 import type { KeyValue, MvccStore } from '../mvcc/mvcc-store.js';
 import { NO_LEASE, type LeaseId } from '../lease/lease-id.js';
 import { LeaseExistsError, LeaseNotFoundError } from '../lease/lessor.js';
@@ -15,6 +14,7 @@ import { ServerError, ServerErrorCode } from './errors.js';
 import { formatId } from './identity.js';
 import type { MemberLeases } from './leases.js';
 import type { Membership } from './membership.js';
+import type { MemberBasics } from './parts.js';
 import type { DeleteRangeRequest, InternalRequest, PutRequest, TxnRequest } from './requests.js';
 import { txnWrites } from './validate.js';
 
@@ -28,10 +28,7 @@ export interface ApplyResult {
   readonly alarms?: AlarmMember[];
 }
 
-export interface EntryApplierParts {
-  readonly memberId: number;
-  readonly logger: Logger;
-  readonly node: RawNode;
+export interface EntryApplierParts extends MemberBasics {
   readonly store: MvccStore;
   readonly alarms: Alarms;
   readonly leases: MemberLeases;

@@ -2,27 +2,21 @@
 // Raft; reads wait for the linearizable barrier (unless serializable) and are served from the
 // store; alarms and HashKV, which the Maintenance service asks of the store.
 
-import type { Logger } from 'pino';
 import type { MvccStore } from '../mvcc/mvcc-store.js';
 import { Failpoint, type Failpoints } from '../failpoints/failpoints.js';
 import { AlarmAction, AlarmType, type Alarms } from './alarms.js';
 import { rangeOptions, translateStoreError } from './apply.js';
 import { noSpace } from './entry-applier.js';
-import type { Proposals } from './proposals.js';
+import type { FrontBasics } from './parts.js';
 import type { AlarmRequest, CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from './requests.js';
 import type { AlarmMember, DeleteRangeOutcome, KeyValue, KvServer, RangeResult, RangeSink, ResponseHeader, TxnOutcome } from './servers.js';
 import { requireKey, txnWrites, validatePut, validateTxn } from './validate.js';
 
-export interface KvFrontParts {
-  readonly memberId: number;
-  readonly logger: Logger;
+export interface KvFrontParts extends FrontBasics {
   readonly store: MvccStore;
   readonly alarms: Alarms;
-  readonly proposals: Proposals;
   readonly failpoints: Failpoints;
   readonly quotaBackendBytes: number;
-  readonly header: (revision?: number) => ResponseHeader;
-  readonly linearizableBarrier: () => Promise<void>;
 }
 
 export class KvFront implements KvServer {

@@ -2,18 +2,14 @@
 // voter before it stops. A transfer is started in the core; its callers wait for the leader
 // change (the member calls leaderChanged() on every one) or their timeout.
 
-import type { Logger } from 'pino';
-import type { RawNode } from '../raft/index.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { formatId } from './identity.js';
+import type { MemberBasics } from './parts.js';
 
 /** Callers waiting for a leadership transfer to end; more are refused. */
 const TRANSFER_WAITERS_MAX = 64;
 
-export interface LeadershipParts {
-  readonly memberId: number;
-  readonly logger: Logger;
-  readonly node: RawNode;
+export interface LeadershipParts extends MemberBasics {
   readonly electionTimeoutMs: number;
   readonly schedule: () => void;
   readonly isStopped: () => boolean;

@@ -2,8 +2,6 @@
 // time-to-live questions go to the leader, the only member that keeps deadlines (a follower
 // forwards them over the peer transport); the leader revokes what expired.
 
-import type { Logger } from 'pino';
-import type { RawNode } from '../raft/index.js';
 import { stringToKey } from '../mvcc/codec.js';
 import { NO_LEASE, type LeaseId } from '../lease/lease-id.js';
 import { LEASE_TTL_SECONDS_MAX, LeaseNotFoundError } from '../lease/lessor.js';
@@ -11,7 +9,7 @@ import type { PeerTransport } from '../transport/index.js';
 import { randomInt } from 'node:crypto';
 import { ServerError, ServerErrorCode } from './errors.js';
 import type { MemberLeases } from './leases.js';
-import type { Proposals } from './proposals.js';
+import type { FrontBasics } from './parts.js';
 import { decodeForwardRequest, decodeForwardResponse, encodeForwardRequest, encodeForwardResponse, type ForwardRequest, type ForwardResponse, type LeaseTimeToLive } from './requests.js';
 import type { LeaseServer, ResponseHeader } from './servers.js';
 
@@ -24,17 +22,11 @@ const ASK_LEADER_RETRY_MS = 50;
 /** Monotonic: lease deadlines must not move with the wall clock. */
 export const monotonicNow = (): number => performance.now();
 
-export interface LeaseFrontParts {
-  readonly memberId: number;
-  readonly logger: Logger;
-  readonly node: RawNode;
+export interface LeaseFrontParts extends FrontBasics {
   readonly leases: MemberLeases;
-  readonly proposals: Proposals;
   readonly transport: PeerTransport;
   readonly requestTimeoutMs: number;
   readonly electionTimeoutMs: number;
-  readonly header: (revision?: number) => ResponseHeader;
-  readonly linearizableBarrier: () => Promise<void>;
   readonly isStopped: () => boolean;
 }
 

@@ -23,6 +23,7 @@ import { Leadership } from './leadership.js';
 import { StorePacer } from './store-pacer.js';
 import { MemberLeases } from './leases.js';
 import { Membership } from './membership.js';
+import type { FrontBasics, MemberBasics } from './parts.js';
 import { Proposals } from './proposals.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { readySteps, type DiskStep, type ReadyHost } from './ready-loop.js';
@@ -123,20 +124,18 @@ export class RaftMember {
       schedule: () => this.schedule(),
       timeoutMs: requestTimeoutMs,
     });
+    const basics: MemberBasics = { memberId, logger, node };
     this.applier = new EntryApplier({
-      memberId, logger, node, store, alarms: this.alarms, leases, membership,
+      ...basics, store, alarms: this.alarms, leases, membership,
       membershipChanged: () => this.syncTransportPeers(),
       removed: () => this.onRemoved(),
     });
-    const { proposals } = this;
-    this.kv = new KvFront({ memberId, logger, store, alarms: this.alarms, proposals, failpoints: parts.failpoints, quotaBackendBytes: config.quotaBackendBytes, header, linearizableBarrier });
-    this.leaseFront = new LeaseFront({ memberId, logger, node, leases, proposals, transport: parts.transport, requestTimeoutMs, electionTimeoutMs: config.electionTimeoutMs, header, linearizableBarrier, isStopped });
-    this.admin = new ClusterAdmin({
-      memberId, name: config.name, advertiseClientUrls: config.advertiseClientUrls, initialClusterToken: config.initialClusterToken,
-      logger, node, membership, proposals, header, linearizableBarrier,
-    });
+    const front: FrontBasics = { ...basics, proposals: this.proposals, header, linearizableBarrier };
+    this.kv = new KvFront({ ...front, store, alarms: this.alarms, failpoints: parts.failpoints, quotaBackendBytes: config.quotaBackendBytes });
+    this.leaseFront = new LeaseFront({ ...front, leases, transport: parts.transport, requestTimeoutMs, electionTimeoutMs: config.electionTimeoutMs, isStopped });
+    this.admin = new ClusterAdmin({ ...front, name: config.name, advertiseClientUrls: config.advertiseClientUrls, initialClusterToken: config.initialClusterToken, membership });
     this.pacer = new StorePacer(store, (error) => this.failStore(error));
-    this.leadership = new Leadership({ memberId, logger, node, electionTimeoutMs: config.electionTimeoutMs, schedule: () => this.schedule(), isStopped });
+    this.leadership = new Leadership({ ...basics, electionTimeoutMs: config.electionTimeoutMs, schedule: () => this.schedule(), isStopped });
     this.snapshots = new MemberSnapshots({
       store,
       wal: this.wal,
