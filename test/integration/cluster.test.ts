@@ -144,6 +144,18 @@ async function eventuallyRange(c: TestCluster, member: MemberProcess): Promise<n
   });
 }
 
+/**
+ * The member's "installed snapshot from the leader" log line. Waited for: the keys can be read over
+ * gRPC before the line has come through the pipe, on a loaded machine.
+ */
+async function installLogged(member: MemberProcess): Promise<string> {
+  return eventually(`${member.name} logging the snapshot install`, async () => {
+    const line = member.output.split('\n').find((entry) => entry.includes('installed snapshot from the leader'));
+    if (line === undefined) throw new Error('not logged yet');
+    return line;
+  });
+}
+
 /** A cluster snapshotting every 40 entries, and a follower of it killed. */
 async function clusterWithKilledFollower(): Promise<{ c: TestCluster; leader: MemberProcess; lagging: MemberProcess }> {
   cluster = await TestCluster.start(3, ['--snapshot-count=40', '--log-level=info']);
@@ -178,7 +190,7 @@ describe('snapshots', () => {
     await putSnapKeys(c, leader, 0, 200);
     c.launch(lagging);
     expect(await eventuallyRange(c, lagging)).toBe(200);
-    expect(lagging.output).toMatch(/installed snapshot from the leader/);
+    await installLogged(lagging);
 
     // The WAL's snapshots hold no image: the store must cover them. A store that lost its data
     // (here: deleted) cannot be rebuilt from the partial log, and the member refuses to start
@@ -188,7 +200,7 @@ describe('snapshots', () => {
     const memberDir = join(lagging.dataDir, 'member');
     for (const name of readdirSync(memberDir).filter((entry) => entry === 'kv' || entry.startsWith('kv.'))) rmSync(join(memberDir, name), { recursive: true, force: true });
     const child = c.launch(lagging);
-    const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exitCode = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code))); // 'close': the output read to the end
     expect(exitCode).not.toBe(0);
     expect(lagging.output).toMatch(/key-value store has applied index 0, behind the write-ahead log's snapshot/);
   }, 60_000);
@@ -201,8 +213,7 @@ describe('snapshots', () => {
     c.launch(lagging);
     await putSnapKeys(c, leader, 130, 200);
     expect(await eventuallyRange(c, lagging)).toBe(200);
-    const installed = lagging.output.split('\n').find((line) => line.includes('installed snapshot from the leader'));
-    expect(installed).toBeDefined();
+    const installed = await installLogged(lagging);
     const { index, appliedIndex } = JSON.parse(installed as string) as { index: number; appliedIndex: number };
     // What this test is about: the image came from a store past the log's snapshot.
     expect(appliedIndex).toBeGreaterThan(index);
