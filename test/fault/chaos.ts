@@ -21,7 +21,7 @@ export function formatTable(results: readonly ScenarioResult[]): string {
 /** A scenario that could not finish (a member never came back, a check could not run) fails too. */
 function harnessFailure(seed: number, error: unknown): ScenarioResult {
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  return { seed, scenario: 'did not finish', operations: 0, faultsInjected: 0, indeterminate: 0, verdict: 'FAIL', violations: [`harness: ${message}`], recoverMs: 0, artifacts: join(ARTIFACTS, `seed-${seed}`) };
+  return { seed, scenario: 'did not finish', operations: 0, faultsInjected: 0, indeterminate: 0, completedBeforeFaults: 0, completedAfterHeal: 0, verdict: 'FAIL', violations: [`harness: ${message}`], recoverMs: 0, artifacts: join(ARTIFACTS, `seed-${seed}`) };
 }
 
 export function replayCommand(result: ScenarioResult, argv: readonly string[]): string {

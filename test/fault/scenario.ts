@@ -37,10 +37,23 @@ export interface ScenarioResult {
   readonly indeterminate: number;
   readonly verdict: 'ok' | 'FAIL';
   readonly violations: string[];
+  /** Operations that completed before the first fault: the faults hit a working load. */
+  readonly completedBeforeFaults: number;
+  /** Operations called after the heal that completed: the cluster served again. */
+  readonly completedAfterHeal: number;
   /** The longest time from a heal to the next acknowledged write. */
   readonly recoverMs: number;
   readonly artifacts?: string;
 }
+
+/**
+ * Completed operations the scenario waits for before the faults and after the heal, instead of
+ * fixed times: on a loaded machine a fixed window may hold none, which would leave the checkers
+ * nothing to check.
+ */
+export const PHASE_OPERATIONS_MIN = 20;
+/** Generous: only a cluster that stopped serving altogether takes this long. */
+const PHASE_TIMEOUT_MS = 30_000;
 
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
   // Two streams from one seed: the workload's draws depend on timing, the fault schedule's must not.
@@ -58,7 +71,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   let result: ScenarioResult;
   try {
     workload.start();
-    await sleep(300);
+    const completedBeforeFaults = await workload.waitForCompleted(0, PHASE_OPERATIONS_MIN, PHASE_TIMEOUT_MS, 'before the faults');
     const faults: Fault[] = [];
     for (const name of faultNames) {
       const fault = await FAULTS[name]!(cluster, random);
@@ -68,8 +81,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       await sleep(durationMs / faultNames.length);
     }
     for (const fault of faults) await fault.heal();
+    const healedAtMs = performance.now();
     recoverMs = await timeToFirstWrite(cluster);
-    await sleep(500);
+    const completedAfterHeal = await workload.waitForCompleted(healedAtMs, PHASE_OPERATIONS_MIN, PHASE_TIMEOUT_MS, 'after the heal');
     await workload.stop();
     await restoreEverything(cluster);
     const violations = await check(cluster, workload);
@@ -79,6 +93,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       operations: workload.operations.length,
       faultsInjected: faults.length,
       indeterminate: workload.indeterminate,
+      completedBeforeFaults,
+      completedAfterHeal,
       verdict: violations.length === 0 ? 'ok' : 'FAIL',
       violations,
       recoverMs,

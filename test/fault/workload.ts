@@ -51,6 +51,21 @@ export class Workload {
     return this.operations.filter((operation) => operation.returnMs === null).length;
   }
 
+  /** Operations called at or after `sinceMs` (performance.now()) that completed. */
+  completedSince(sinceMs: number): number {
+    return this.operations.filter((operation) => operation.callMs >= sinceMs && operation.returnMs !== null).length;
+  }
+
+  /** Waits until `count` operations called since `sinceMs` completed; returns how many did. Throws after `timeoutMs`. */
+  async waitForCompleted(sinceMs: number, count: number, timeoutMs: number, when: string): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.completedSince(sinceMs) < count) {
+      if (performance.now() > deadline) throw new Error(`only ${this.completedSince(sinceMs)} of ${count} operations completed ${when} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.completedSince(sinceMs);
+  }
+
   start(): void {
     this.running = true;
     let clientId = 0;

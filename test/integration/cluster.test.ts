@@ -46,6 +46,18 @@ function writeLoop(c: TestCluster, pickMember: () => MemberProcess): { acknowled
   };
 }
 
+/** Acknowledged writes the load must reach before and after a fault: progress, not a rate. */
+const PROGRESS_WRITES = 10;
+/** Generous: only a cluster that stopped taking writes altogether takes this long. */
+const PROGRESS_TIMEOUT_MS = 30_000;
+
+/** Waits until `count` more writes than `from` are acknowledged, however long a loaded machine takes (up to a generous deadline). */
+async function acknowledgedBeyond(load: { acknowledged: Set<number> }, from: number, count = PROGRESS_WRITES): Promise<void> {
+  await eventually(`${count} acknowledged writes beyond ${from}`, async () => {
+    if (load.acknowledged.size < from + count) throw new Error(`${load.acknowledged.size} acknowledged`);
+  }, PROGRESS_TIMEOUT_MS);
+}
+
 async function expectAllPresent(c: TestCluster, member: MemberProcess, acknowledged: Set<number>): Promise<void> {
   const response = await get(c, member, 'load/', 'load0');
   const present = new Map<string, string>(response.kvs.map((kv: any) => [kv.key.toString(), kv.value.toString()]));
@@ -96,13 +108,14 @@ describe('a three-member cluster of real processes', () => {
     const leader = await c.waitForLeader();
     const followers = c.members.filter((m) => m !== leader);
     const load = writeLoop(c, () => followers[Math.floor(Math.random() * followers.length)]);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The kill lands in a running load: writes acknowledged first, then the kill while they go on.
+    await acknowledgedBeyond(load, 0);
     await c.kill(leader);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     c.launch(leader);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // The cluster takes writes again once the leader is back (however slowly): not a rate, just progress.
+    await acknowledgedBeyond(load, load.acknowledged.size);
     await load.stop();
-    expect(load.acknowledged.size).toBeGreaterThan(10);
     await c.waitForLeader();
     for (const member of c.members) await expectAllPresent(c, member, load.acknowledged);
   }, 90_000);
@@ -111,10 +124,11 @@ describe('a three-member cluster of real processes', () => {
     cluster = await TestCluster.start(3);
     const c = cluster;
     const load = writeLoop(c, () => c.members[Math.floor(Math.random() * c.members.length)]);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Not vacuous: writes were acknowledged before the kill (waited for, not counted in a window).
+    await acknowledgedBeyond(load, 0);
     await Promise.all(c.members.map((member) => c.kill(member)));
     await load.stop();
-    expect(load.acknowledged.size).toBeGreaterThan(10);
+    expect(load.acknowledged.size).toBeGreaterThanOrEqual(PROGRESS_WRITES);
     for (const member of c.members) c.launch(member);
     await c.waitForLeader();
     for (const member of c.members) await expectAllPresent(c, member, load.acknowledged);
@@ -127,6 +141,18 @@ async function eventuallyRange(c: TestCluster, member: MemberProcess): Promise<n
     const response = await call(c.client(member), 'Range', { key: Buffer.from('snap/'), range_end: Buffer.from('snap0'), serializable: true }, 1000);
     if (response.kvs.length !== 200) throw new Error(`${response.kvs.length} keys`);
     return response.kvs.length as number;
+  });
+}
+
+/**
+ * The member's "installed snapshot from the leader" log line. Waited for: the keys can be read over
+ * gRPC before the line has come through the pipe, on a loaded machine.
+ */
+async function installLogged(member: MemberProcess): Promise<string> {
+  return eventually(`${member.name} logging the snapshot install`, async () => {
+    const line = member.output.split('\n').find((entry) => entry.includes('installed snapshot from the leader'));
+    if (line === undefined) throw new Error('not logged yet');
+    return line;
   });
 }
 
@@ -164,7 +190,7 @@ describe('snapshots', () => {
     await putSnapKeys(c, leader, 0, 200);
     c.launch(lagging);
     expect(await eventuallyRange(c, lagging)).toBe(200);
-    expect(lagging.output).toMatch(/installed snapshot from the leader/);
+    await installLogged(lagging);
 
     // The WAL's snapshots hold no image: the store must cover them. A store that lost its data
     // (here: deleted) cannot be rebuilt from the partial log, and the member refuses to start
@@ -174,7 +200,7 @@ describe('snapshots', () => {
     const memberDir = join(lagging.dataDir, 'member');
     for (const name of readdirSync(memberDir).filter((entry) => entry === 'kv' || entry.startsWith('kv.'))) rmSync(join(memberDir, name), { recursive: true, force: true });
     const child = c.launch(lagging);
-    const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exitCode = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code))); // 'close': the output read to the end
     expect(exitCode).not.toBe(0);
     expect(lagging.output).toMatch(/key-value store has applied index 0, behind the write-ahead log's snapshot/);
   }, 60_000);
@@ -187,8 +213,7 @@ describe('snapshots', () => {
     c.launch(lagging);
     await putSnapKeys(c, leader, 130, 200);
     expect(await eventuallyRange(c, lagging)).toBe(200);
-    const installed = lagging.output.split('\n').find((line) => line.includes('installed snapshot from the leader'));
-    expect(installed).toBeDefined();
+    const installed = await installLogged(lagging);
     const { index, appliedIndex } = JSON.parse(installed as string) as { index: number; appliedIndex: number };
     // What this test is about: the image came from a store past the log's snapshot.
     expect(appliedIndex).toBeGreaterThan(index);

@@ -160,8 +160,10 @@ export class TestCluster {
   async kill(member: MemberProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = member.process;
     if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+    // 'close', not 'exit': the exit can come before the last of the output has been read from the
+    // pipes, and tests read a killed member's log.
     await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
+      child.once('close', () => resolve());
       child.kill(signal);
     });
     member.process = null;

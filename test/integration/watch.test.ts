@@ -98,8 +98,10 @@ describe('Watch', () => {
     expect(refusal?.cancel_reason).toMatch(/duplicate watch ID/);
     watch.cancel(7);
     await watch.waitFor((response) => response.canceled && Number(response.watch_id) === 7 && !response.created);
-    await put('/w/c', 'after-cancel');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const afterCancel = await put('/w/c', 'after-cancel');
+    // Not a fixed wait: a progress answer at or past that revision comes only once every watcher
+    // on the stream has been sent everything up to it, so a live watcher 7 would have had the put.
+    await watch.progressUntil(afterCancel);
     expect(watch.events(7)).toEqual([]);
   });
 
@@ -134,9 +136,12 @@ describe('Watch', () => {
     const watch = session(follower);
     const asked = await watch.create({ key: '/w/quiet', progressNotify: true });
     const silent = await watch.create({ key: '/w/quiet2' });
-    const notice = await watch.waitFor((response) => Number(response.watch_id) === asked && !response.created && response.events.length === 0, 3000);
+    const isNotice = (response: any): boolean => Number(response.watch_id) === asked && !response.created && response.events.length === 0;
+    const notice = await watch.waitFor(isNotice, 20_000);
     expect(Number(notice.header.revision)).toBeGreaterThan(0);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Not a fixed wait: one round of notices goes out at once on the stream, so by the next notice
+    // to `asked`, a notice of the first round to `silent` would have arrived before it.
+    await watch.waitFor(isNotice, 20_000, watch.responses.indexOf(notice) + 1);
     expect(watch.responses.filter((response) => Number(response.watch_id) === silent && !response.created)).toEqual([]);
   });
 
