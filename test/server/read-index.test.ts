@@ -115,4 +115,38 @@ describe('ReadIndexBatcher', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(t.outcomes).toEqual(['a etcdserver: no leader']);
   });
+
+  it('fails a read still waiting for the store to apply its index once its deadline passes', async () => {
+    const t = setup(2000);
+    t.read('a');
+    t.batcher.flush();
+    t.batcher.confirmed(9, t.requests[0]);
+    vi.advanceTimersByTime(1999);
+    t.batcher.expire(performance.now());
+    await Promise.resolve();
+    expect(t.outcomes).toEqual([]);
+    vi.advanceTimersByTime(1);
+    t.batcher.expire(performance.now());
+    await Promise.resolve();
+    expect(t.outcomes).toEqual(['a etcdserver: request timed out']);
+    // The store catching up afterwards answers nobody twice.
+    t.apply(9);
+    await Promise.resolve();
+    expect(t.outcomes).toEqual(['a etcdserver: request timed out']);
+  });
+
+  it('stop() fails every read, whatever it waits for', async () => {
+    const t = setup();
+    t.read('applying');
+    t.batcher.flush();
+    t.batcher.confirmed(9, t.requests[0]);
+    t.read('outstanding');
+    t.batcher.flush();
+    t.read('queued');
+    t.batcher.flush();
+    t.batcher.stop();
+    await Promise.resolve();
+    expect(t.outcomes.sort()).toEqual(['applying etcdserver: server stopped', 'outstanding etcdserver: server stopped', 'queued etcdserver: server stopped']);
+  });
 });
+
