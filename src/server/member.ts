@@ -220,7 +220,8 @@ export class RaftMember {
     }
     if (++this.ticksSinceLeaseCheck * this.config.heartbeatIntervalMs >= LEASE_CHECK_INTERVAL_MS) {
       this.ticksSinceLeaseCheck = 0;
-      this.leaseFront.revokeExpired();
+      // The lessor hears of a lost leadership with the next Ready; the core knows it now.
+      if (this.node.isLeader()) this.leaseFront.revokeExpired();
     }
     this.reads.expire(performance.now());
     // The safety net for watchers left behind (their stream's drain normally catches them up).
@@ -476,6 +477,7 @@ export class RaftMember {
     if (this.stopped) return;
     this.stopped = true;
     if (this.ticker !== null) clearInterval(this.ticker);
+    this.pacer.stop();
     this.proposals.stop();
     this.reads.stop();
     this.leadership.leaderChanged();
@@ -483,7 +485,6 @@ export class RaftMember {
     while (this.readyInFlight) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.transport.stop();
     await this.inbox.close();
-    this.pacer.stop();
     // What the store still holds back goes to disk, so a clean restart replays nothing.
     await this.store.persist().catch((error: unknown) => this.logger.warn({ err: error }, 'could not write the store on stop'));
     await this.store.close();

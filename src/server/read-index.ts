@@ -36,6 +36,7 @@ export class ReadIndexBatcher {
   private outstanding: { readonly key: string; readonly reads: PendingRead[] } | null = null;
   private awaitingApply: Array<{ readonly index: number } & PendingRead> = [];
   private nextContext = 1;
+  private stopped = false;
   /** Reads waiting at any stage; beyond it new reads are refused. */
   static readonly pendingMax = 100_000;
 
@@ -45,6 +46,7 @@ export class ReadIndexBatcher {
 
   /** Resolves once this member has applied everything committed before the call. */
   barrier(): Promise<void> {
+    if (this.stopped) return Promise.reject(stoppedError());
     if (this.toSend.length + (this.outstanding?.reads.length ?? 0) + this.awaitingApply.length >= ReadIndexBatcher.pendingMax) {
       return Promise.reject(new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests'));
     }
@@ -132,12 +134,17 @@ export class ReadIndexBatcher {
     });
   }
 
-  /** Fails every read, at whatever stage it waits. */
+  /** Fails every read, at whatever stage it waits, and every read asked for after. */
   stop(): void {
+    this.stopped = true;
     const reads = [...this.toSend, ...(this.outstanding?.reads ?? []), ...this.awaitingApply];
     this.toSend = [];
     this.outstanding = null;
     this.awaitingApply = [];
-    for (const read of reads) read.reject(new ServerError(ServerErrorCode.Stopped, 'etcdserver: server stopped'));
+    for (const read of reads) read.reject(stoppedError());
   }
+}
+
+function stoppedError(): ServerError {
+  return new ServerError(ServerErrorCode.Stopped, 'etcdserver: server stopped');
 }

@@ -11,7 +11,9 @@
 //  3. save the hard state, entries and snapshot record in one write (fsync'd when `mustSync`).
 //  4. send `messagesAfterPersist`: votes and append acknowledgements promise what step 3 made durable.
 //  5. apply the committed entries, then 6. advance() the core, 7. answer the clients whose entries
-//     applied, and 8. hand confirmed read states to the read waiters (served once applied reaches them).
+//     applied, and 8. hand confirmed read states to the read waiters and let through every read
+//     whose index is now applied (on every Ready: a read confirmed earlier waits for entries that
+//     a later Ready applies).
 //
 // Steps that wait on a disk are yielded as plain data (DiskStep) for the driver to perform, so a
 // driver can be async/await (the member) or a discrete-event loop (the simulator). The driver stops
@@ -34,7 +36,10 @@ export interface ReadyHost<Results> {
   advance(): void;
   /** Answers the clients whose entries were applied. */
   settle(results: Results): void;
-  /** Read states confirmed by a quorum: each is served once the applied index reaches it. */
+  /**
+   * Read states confirmed by a quorum (often none): each is served once the applied index reaches
+   * it. Called on every Ready, so that reads confirmed earlier go once this Ready's entries applied.
+   */
   confirmReads(readStates: readonly ReadState[]): void;
 }
 
@@ -74,7 +79,7 @@ export function* readySteps<Results>(ready: Ready, host: ReadyHost<Results>, ord
         if (results !== undefined) host.settle(results);
         break;
       case 'confirm-reads':
-        if (ready.readStates.length > 0) host.confirmReads(ready.readStates);
+        host.confirmReads(ready.readStates);
         break;
     }
   }

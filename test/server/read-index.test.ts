@@ -147,6 +147,9 @@ describe('ReadIndexBatcher', () => {
     t.batcher.stop();
     await Promise.resolve();
     expect(t.outcomes.sort()).toEqual(['applying etcdserver: server stopped', 'outstanding etcdserver: server stopped', 'queued etcdserver: server stopped']);
+    t.read('after');
+    await Promise.resolve();
+    expect(t.outcomes).toContain('after etcdserver: server stopped');
   });
 });
 
