@@ -28,7 +28,7 @@ function credentials(tls: TlsFiles | null): ServerCredentials {
 
 export async function startClientServer(member: MemberServers, urls: readonly string[], tls: TlsFiles | null, maxRequestBytes: number): Promise<Server> {
   allowEtcdNestingInProtoLoader();
-  const leaderMonitor = new LeaderMonitor(() => member.hasLeader(), member.electionTimeoutMs);
+  const leaderMonitor = new LeaderMonitor(member, member.electionTimeoutMs);
   const server = new Server({
     'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,

@@ -8,6 +8,8 @@ import type { MemberBasics } from './parts.js';
 
 /** Callers waiting for a leadership transfer to end; more are refused. */
 const TRANSFER_WAITERS_MAX = 64;
+/** Listeners for every leader change (the API's, one per client server). */
+const LEADER_LISTENERS_MAX = 16;
 
 export interface LeadershipParts extends MemberBasics {
   readonly electionTimeoutMs: number;
@@ -18,6 +20,7 @@ export interface LeadershipParts extends MemberBasics {
 export class Leadership {
   /** Callers of transfer() waiting for a leader change. */
   private readonly waiters = new Set<() => void>();
+  private readonly listeners = new Set<() => void>();
 
   constructor(private readonly parts: LeadershipParts) {}
 
@@ -52,9 +55,17 @@ export class Leadership {
     await this.transfer(transferee, this.parts.electionTimeoutMs);
   }
 
-  /** The leader changed, or the member stopped: waiters look again. */
+  /** Calls `listener` on every leader change; returns how to stop. */
+  subscribe(listener: () => void): () => void {
+    if (this.listeners.size >= LEADER_LISTENERS_MAX) throw new Error(`more than ${LEADER_LISTENERS_MAX} leader-change listeners`);
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The leader changed, or the member stopped: waiters look again, listeners hear of it. */
   leaderChanged(): void {
     for (const wake of [...this.waiters]) wake();
+    for (const listener of this.listeners) listener();
   }
 
   /** Starts a transfer and waits up to `timeoutMs` for `transferee` to lead; true if it does. */

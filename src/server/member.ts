@@ -27,7 +27,7 @@ import type { FrontBasics, MemberBasics } from './parts.js';
 import { Proposals } from './proposals.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { readySteps, type DiskStep, type ReadyHost } from './ready-loop.js';
-import type { MaintenanceServer, MemberServers, MemberStatus, ResponseHeader, WatchServer } from './servers.js';
+import { watchServerOf, type MaintenanceServer, type MemberServers, type MemberStatus, type ResponseHeader } from './servers.js';
 import { SnapshotInbox } from './snapshot-inbox.js';
 import { MemberSnapshots } from './snapshots.js';
 import { bootstrap, checkStoreCoversSnapshot, openWal } from './startup.js';
@@ -430,20 +430,14 @@ export class RaftMember {
       },
       hashKV: (revision) => this.kv.hashKV(revision),
     };
-    const hub = this.watchHub;
-    const watch: WatchServer = {
-      header,
-      watch: (options, receiver) => hub.watch(options, receiver),
-      catchUpOne: (watcher) => hub.catchUpOne(watcher),
-      cancel: (watcher) => hub.cancel(watcher),
-    };
     return {
       kv: this.kv,
       lease: this.leaseFront,
       cluster: this.admin,
       maintenance,
-      watch,
+      watch: watchServerOf(this.watchHub, header),
       hasLeader: () => this.node.leaderId() !== 0,
+      onLeaderChange: (listener) => this.leadership.subscribe(listener),
       electionTimeoutMs: this.config.electionTimeoutMs,
       watchProgressNotifyIntervalMs: this.config.watchProgressNotifyIntervalMs,
     };

@@ -3,7 +3,7 @@
 
 import type { Event, KeyValue, RangeResult } from '../mvcc/mvcc-store.js';
 import type { RangeSink } from '../mvcc/range-sink.js';
-import type { WatchOptions, Watcher, WatchReceiver } from '../mvcc/watch-hub.js';
+import type { WatchHub, WatchOptions, Watcher, WatchReceiver } from '../mvcc/watch-hub.js';
 import type { LeaseId } from '../lease/lease-id.js';
 import type { AlarmMember } from './alarms.js';
 import type { DeleteRangeOutcome, TxnOutcome } from './apply.js';
@@ -88,6 +88,18 @@ export interface MemberServers {
   readonly watch: WatchServer;
   /** True while this member knows of a leader (the API's "require leader" check). */
   hasLeader(): boolean;
+  /** Calls `listener` on every leader change of this member; returns how to stop. */
+  onLeaderChange(listener: () => void): () => void;
   readonly electionTimeoutMs: number;
   readonly watchProgressNotifyIntervalMs: number;
+}
+
+/** The Watch service's view of a member's watch hub. */
+export function watchServerOf(hub: WatchHub, header: (revision?: number) => ResponseHeader): WatchServer {
+  return {
+    header,
+    watch: (options, receiver) => hub.watch(options, receiver),
+    catchUpOne: (watcher) => hub.catchUpOne(watcher),
+    cancel: (watcher) => hub.cancel(watcher),
+  };
 }
