@@ -24,6 +24,16 @@ function member() {
   };
 }
 
+/** A monitor with one open stream watching, on a member that has just lost its leader. */
+function streamOnLeaderlessMember() {
+  const m = member();
+  const monitor = new LeaderMonitor(m, ELECTION_TIMEOUT_MS);
+  const lost = vi.fn();
+  expect(monitor.watch(lost)).not.toBeNull();
+  m.setLeader(false);
+  return { m, lost };
+}
+
 beforeEach(() => {
   vi.useFakeTimers();
 });
@@ -33,11 +43,7 @@ afterEach(() => {
 
 describe('LeaderMonitor', () => {
   it('ends an open stream once the member has had no leader for three election timeouts, not before', () => {
-    const m = member();
-    const monitor = new LeaderMonitor(m, ELECTION_TIMEOUT_MS);
-    const lost = vi.fn();
-    expect(monitor.watch(lost)).not.toBeNull();
-    m.setLeader(false);
+    const { lost } = streamOnLeaderlessMember();
     vi.advanceTimersByTime(3 * ELECTION_TIMEOUT_MS - 1);
     expect(lost).not.toHaveBeenCalled();
     vi.advanceTimersByTime(1);
@@ -47,11 +53,7 @@ describe('LeaderMonitor', () => {
   });
 
   it('keeps streams open through an election that finds a leader within the grace', () => {
-    const m = member();
-    const monitor = new LeaderMonitor(m, ELECTION_TIMEOUT_MS);
-    const lost = vi.fn();
-    monitor.watch(lost);
-    m.setLeader(false);
+    const { m, lost } = streamOnLeaderlessMember();
     vi.advanceTimersByTime(2 * ELECTION_TIMEOUT_MS);
     m.setLeader(true);
     vi.advanceTimersByTime(10 * ELECTION_TIMEOUT_MS);
