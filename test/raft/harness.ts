@@ -298,6 +298,22 @@ export class Network {
   }
 }
 
+/**
+ * Three voters led by 1, with 3 cut off while `entries` proposals commit; then 1 snapshots at its
+ * applied index and compacts its log there, so 3 can only catch up by snapshot.
+ */
+export function compactedLeader(entries: number): { net: Network; snapshotIndex: number } {
+  const net = new Network([1, 2, 3]);
+  net.elect(1);
+  net.isolate(3);
+  for (let i = 0; i < entries; i++) net.propose(1, `e${i}`);
+  const { node, storage } = net.peer(1);
+  const snapshotIndex = node.appliedIndex();
+  storage.createSnapshot(snapshotIndex, node.confState(), bytes(`image@${snapshotIndex}`));
+  storage.compact(snapshotIndex);
+  return { net, snapshotIndex };
+}
+
 /** Runs `action`, which must throw ProposalDroppedError, and returns that error. */
 export function catchDrop(action: () => void): ProposalDroppedError {
   try {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MessageType, StateType, type Message } from '../../src/raft/index.js';
 import { inspectRaft } from '../../src/raft/inspect.js';
-import { Network, bytes, text } from './harness.js';
+import { Network, compactedLeader, text } from './harness.js';
 
 describe('RawNode read-only views', () => {
   it('each member reports the leader, term, roles, configuration and log indexes the core holds', () => {
@@ -46,14 +46,7 @@ describe('RawNode read-only views', () => {
   });
 
   it('a follower reports the data of a snapshot it accepted until it is persisted', () => {
-    const net = new Network([1, 2, 3]);
-    net.elect(1);
-    net.isolate(3);
-    for (let i = 0; i < 5; i++) net.propose(1, `e${i}`);
-    const { node, storage } = net.peer(1);
-    const snapshotIndex = node.appliedIndex();
-    storage.createSnapshot(snapshotIndex, node.confState(), bytes(`image@${snapshotIndex}`));
-    storage.compact(snapshotIndex);
+    const { net, snapshotIndex } = compactedLeader(5);
 
     let held: Message | null = null;
     net.intercept = (m) => {

@@ -8,7 +8,7 @@ import {
   entryBytes,
   type Message,
 } from '../../src/raft/index.js';
-import { Network, bytes, diskTerms, storageWithLog, text, catchDrop } from './harness.js';
+import { Network, bytes, compactedLeader, diskTerms, storageWithLog, text, catchDrop } from './harness.js';
 
 function repeat(term: number, count: number): number[] {
   return Array.from({ length: count }, () => term);
@@ -161,22 +161,15 @@ describe('probe recovery', () => {
 });
 
 describe('snapshots', () => {
-  function compactedLeader(): { net: Network; snapshotIndex: number } {
-    const net = new Network([1, 2, 3]);
-    net.elect(1);
-    net.isolate(3);
-    for (let i = 0; i < 20; i++) net.propose(1, `e${i}`);
-    const { node, storage } = net.peer(1);
-    const snapshotIndex = node.appliedIndex();
-    expect(snapshotIndex).toBe(22);
-    storage.createSnapshot(snapshotIndex, node.confState(), bytes(`image@${snapshotIndex}`));
-    storage.compact(snapshotIndex);
-    expect(node.status().firstIndex).toBe(snapshotIndex + 1);
-    return { net, snapshotIndex };
+  function compactedAfterTwenty(): { net: Network; snapshotIndex: number } {
+    const compacted = compactedLeader(20);
+    expect(compacted.snapshotIndex).toBe(22);
+    expect(compacted.net.node(1).status().firstIndex).toBe(compacted.snapshotIndex + 1);
+    return compacted;
   }
 
   it('a far-behind follower is sent a snapshot after the leader compacts', () => {
-    const { net, snapshotIndex } = compactedLeader();
+    const { net, snapshotIndex } = compactedAfterTwenty();
     net.clearTrace();
     net.heal();
     net.tick(3);
@@ -200,7 +193,7 @@ describe('snapshots', () => {
   });
 
   it('a leader whose snapshot is temporarily unavailable retries later', () => {
-    const { net, snapshotIndex } = compactedLeader();
+    const { net, snapshotIndex } = compactedAfterTwenty();
     net.peer(1).storage.snapshotUnavailable = true;
     net.heal();
     net.tick(3);
@@ -213,7 +206,7 @@ describe('snapshots', () => {
   });
 
   it('a snapshot lost in transit is sent again', () => {
-    const { net, snapshotIndex } = compactedLeader();
+    const { net, snapshotIndex } = compactedAfterTwenty();
     net.heal();
     let dropped = 0;
     net.intercept = (m) => (m.type === MessageType.Snap && dropped++ === 0 ? null : m);
