@@ -99,7 +99,7 @@ export class EntryApplier {
     try {
       // While NOSPACE stands, nothing that adds data applies (etcd's capped applier).
       if (alarms.has(AlarmType.NoSpace) && (request.put !== undefined || request.lease_grant !== undefined || (request.txn !== undefined && txnWrites(request.txn)))) {
-        return { revision: store.revision, error: noSpace() };
+        return { revision: store.revision, error: ServerError.of(ServerErrorCode.NoSpace) };
       }
       if (request.alarm !== undefined) return { revision: store.revision, alarms: alarms.apply(request.alarm) };
       if (request.lease_grant !== undefined) {
@@ -150,10 +150,6 @@ function translateLeaseError(error: unknown): unknown {
   if (error instanceof LeaseNotFoundError) return new ServerError(ServerErrorCode.LeaseNotFound, error.message, { cause: error });
   if (error instanceof LeaseExistsError) return new ServerError(ServerErrorCode.LeaseExists, error.message, { cause: error });
   return error;
-}
-
-export function noSpace(): ServerError {
-  return new ServerError(ServerErrorCode.NoSpace, 'etcdserver: mvcc: database space exceeded');
 }
 
 function describeChange(change: ConfChange): string {

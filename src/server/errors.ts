@@ -45,4 +45,18 @@ export class ServerError extends Error {
     this.name = 'ServerError';
     this.code = code;
   }
+
+  /** A failure many parts of a member report, always with etcd's one message for it. */
+  static of(code: GenericCode, options?: { cause?: unknown }): ServerError {
+    return new ServerError(code, GENERIC_MESSAGES[code], options);
+  }
 }
+
+const GENERIC_MESSAGES = {
+  [ServerErrorCode.NoLeader]: 'etcdserver: no leader',
+  [ServerErrorCode.Timeout]: 'etcdserver: request timed out',
+  [ServerErrorCode.Stopped]: 'etcdserver: server stopped',
+  [ServerErrorCode.TooManyRequests]: 'etcdserver: too many requests',
+  [ServerErrorCode.NoSpace]: 'etcdserver: mvcc: database space exceeded',
+} as const;
+type GenericCode = keyof typeof GENERIC_MESSAGES;

@@ -6,7 +6,7 @@ import type { MvccStore } from '../mvcc/mvcc-store.js';
 import { Failpoint, type Failpoints } from '../failpoints/failpoints.js';
 import { AlarmAction, AlarmType, type Alarms } from './alarms.js';
 import { rangeOptions, translateStoreError } from './apply.js';
-import { noSpace } from './entry-applier.js';
+import { ServerError, ServerErrorCode } from './errors.js';
 import type { FrontBasics } from './parts.js';
 import type { AlarmRequest, CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from './requests.js';
 import type { AlarmMember, DeleteRangeOutcome, KeyValue, KvServer, RangeResult, RangeSink, ResponseHeader, TxnOutcome } from './servers.js';
@@ -97,10 +97,10 @@ export class KvFront implements KvServer {
    */
   private checkQuota(requestBytes: number): void {
     const { alarms, quotaBackendBytes, memberId } = this.parts;
-    if (alarms.has(AlarmType.NoSpace)) throw noSpace();
+    if (alarms.has(AlarmType.NoSpace)) throw ServerError.of(ServerErrorCode.NoSpace);
     if (this.storeBytes + requestBytes <= quotaBackendBytes) return;
     this.parts.logger.warn({ storeBytes: this.storeBytes, quotaBackendBytes }, 'database space exceeded; raising the NOSPACE alarm');
     this.parts.proposals.propose({ alarm: { action: AlarmAction.Activate, memberID: memberId, alarm: AlarmType.NoSpace } }).catch(() => {});
-    throw noSpace();
+    throw ServerError.of(ServerErrorCode.NoSpace);
   }
 }

@@ -71,7 +71,7 @@ export class Leadership {
   /** Starts a transfer and waits up to `timeoutMs` for `transferee` to lead; true if it does. */
   private async transfer(transferee: number, timeoutMs: number): Promise<boolean> {
     const { node } = this.parts;
-    if (this.waiters.size >= TRANSFER_WAITERS_MAX) throw new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests');
+    if (this.waiters.size >= TRANSFER_WAITERS_MAX) throw ServerError.of(ServerErrorCode.TooManyRequests);
     node.transferLeadership(transferee);
     this.parts.schedule();
     await new Promise<void>((resolve) => {

@@ -106,7 +106,7 @@ export class LeaseFront implements LeaseServer {
     const { memberId, node, transport } = this.parts;
     const deadline = monotonicNow() + this.parts.requestTimeoutMs;
     const encoded = encodeForwardRequest(request);
-    let lastError: unknown = new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader');
+    let lastError: unknown = ServerError.of(ServerErrorCode.NoLeader);
     while (monotonicNow() < deadline && !this.parts.isStopped()) {
       const leader = node.leaderId();
       try {
@@ -124,7 +124,7 @@ export class LeaseFront implements LeaseServer {
       await new Promise((resolve) => setTimeout(resolve, ASK_LEADER_RETRY_MS));
     }
     if (lastError instanceof ServerError && lastError.code === ServerErrorCode.NoLeader) throw lastError;
-    throw new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out', { cause: lastError });
+    throw ServerError.of(ServerErrorCode.Timeout, { cause: lastError });
   }
 
   private async answerLeaseRequest(request: ForwardRequest): Promise<ForwardResponse> {

@@ -273,7 +273,7 @@ export class RaftMember {
     if (this.stopped) return;
     for (const message of messages) this.node.step(message);
     // A staged snapshot the core did not take (stale) is dropped now, not left on disk.
-    if (messages.some((message) => message.type === MessageType.Snap)) this.inbox.keepOnly(this.node.pendingSnapshotData());
+    if (messages.some(isSnap)) this.inbox.keepOnly(this.node.pendingSnapshotData());
     this.schedule();
   }
 
@@ -340,7 +340,6 @@ export class RaftMember {
 
   /** Messages to the transport; each MsgSnap on a stream of its own, with the store's dump (snapshots.ts). */
   private send(messages: readonly Message[]): void {
-    const isSnap = (message: Message): boolean => message.type === MessageType.Snap;
     if (!messages.some(isSnap)) {
       this.transport.send(messages);
       this.transport.flush();
@@ -489,6 +488,10 @@ export class RaftMember {
 /** Where the member's key-value store lives; staged snapshot copies go beside it. */
 function storeDirectoryOf(config: ServerConfig): string {
   return join(config.dataDir, 'member', 'kv');
+}
+
+function isSnap(message: Message): boolean {
+  return message.type === MessageType.Snap;
 }
 
 /** The election timeout in ticks (one tick per heartbeat interval). */

@@ -62,7 +62,7 @@ export class Proposals {
       this.options.node.proposeBatch(batch.map((proposal) => proposal.data));
     } catch (error) {
       if (!(error instanceof ProposalDroppedError)) throw error;
-      const failure = noLeader(error);
+      const failure = ServerError.of(ServerErrorCode.NoLeader, { cause: error });
       for (const { requestId } of batch) this.finish(requestId)?.reject(failure);
     }
   }
@@ -78,7 +78,7 @@ export class Proposals {
   /** Fails every waiter and refuses new proposals. */
   stop(): void {
     this.stopped = true;
-    for (const requestId of [...this.waiters.keys()]) this.finish(requestId)?.reject(stopped());
+    for (const requestId of [...this.waiters.keys()]) this.finish(requestId)?.reject(ServerError.of(ServerErrorCode.Stopped));
     this.queue = [];
   }
 
@@ -87,19 +87,19 @@ export class Proposals {
    * at most the request timeout. `hand` throws to refuse before anything is proposed.
    */
   private submit(hand: (requestId: number) => void): Promise<ApplyResult> {
-    if (this.stopped) return Promise.reject(stopped());
-    if (this.waiters.size >= PENDING_PROPOSALS_MAX) return Promise.reject(new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests'));
+    if (this.stopped) return Promise.reject(ServerError.of(ServerErrorCode.Stopped));
+    if (this.waiters.size >= PENDING_PROPOSALS_MAX) return Promise.reject(ServerError.of(ServerErrorCode.TooManyRequests));
     const requestId = this.nextRequestId++;
     return new Promise<ApplyResult>((resolve, reject) => {
       try {
         hand(requestId);
       } catch (error) {
-        reject(error instanceof ProposalDroppedError ? noLeader(error) : error);
+        reject(error instanceof ProposalDroppedError ? ServerError.of(ServerErrorCode.NoLeader, { cause: error }) : error);
         return;
       }
       const timer = setTimeout(() => {
         this.waiters.delete(requestId);
-        reject(new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out'));
+        reject(ServerError.of(ServerErrorCode.Timeout));
       }, this.options.requestTimeoutMs);
       this.waiters.set(requestId, { resolve, reject, timer });
       this.options.schedule();
@@ -113,12 +113,4 @@ export class Proposals {
     clearTimeout(waiter.timer);
     return waiter;
   }
-}
-
-function noLeader(cause: unknown): ServerError {
-  return new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader', { cause });
-}
-
-export function stopped(): ServerError {
-  return new ServerError(ServerErrorCode.Stopped, 'etcdserver: server stopped');
 }

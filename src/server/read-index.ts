@@ -46,9 +46,9 @@ export class ReadIndexBatcher {
 
   /** Resolves once this member has applied everything committed before the call. */
   barrier(): Promise<void> {
-    if (this.stopped) return Promise.reject(stoppedError());
+    if (this.stopped) return Promise.reject(ServerError.of(ServerErrorCode.Stopped));
     if (this.toSend.length + (this.outstanding?.reads.length ?? 0) + this.awaitingApply.length >= ReadIndexBatcher.pendingMax) {
-      return Promise.reject(new ServerError(ServerErrorCode.TooManyRequests, 'etcdserver: too many requests'));
+      return Promise.reject(ServerError.of(ServerErrorCode.TooManyRequests));
     }
     return new Promise<void>((resolve, reject) => {
       this.toSend.push({ resolve, reject, deadline: performance.now() + this.deps.timeoutMs });
@@ -69,7 +69,7 @@ export class ReadIndexBatcher {
     try {
       this.deps.requestReadIndex(context);
     } catch (error) {
-      const failure = error instanceof ProposalDroppedError ? new ServerError(ServerErrorCode.NoLeader, 'etcdserver: no leader', { cause: error }) : (error as Error);
+      const failure = error instanceof ProposalDroppedError ? ServerError.of(ServerErrorCode.NoLeader, { cause: error }) : (error as Error);
       for (const read of batch) read.reject(failure);
       return;
     }
@@ -83,7 +83,7 @@ export class ReadIndexBatcher {
     const batch = this.take(key);
     if (batch === null) return;
     const now = performance.now();
-    const timedOut = new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out');
+    const timedOut = ServerError.of(ServerErrorCode.Timeout);
     const alive = batch.filter((read) => {
       if (read.deadline > now) return true;
       read.reject(timedOut);
@@ -129,7 +129,7 @@ export class ReadIndexBatcher {
     if (this.awaitingApply.length === 0) return;
     this.awaitingApply = this.awaitingApply.filter((read) => {
       if (read.deadline > now) return true;
-      read.reject(new ServerError(ServerErrorCode.Timeout, 'etcdserver: request timed out'));
+      read.reject(ServerError.of(ServerErrorCode.Timeout));
       return false;
     });
   }
@@ -141,10 +141,6 @@ export class ReadIndexBatcher {
     this.toSend = [];
     this.outstanding = null;
     this.awaitingApply = [];
-    for (const read of reads) read.reject(stoppedError());
+    for (const read of reads) read.reject(ServerError.of(ServerErrorCode.Stopped));
   }
-}
-
-function stoppedError(): ServerError {
-  return new ServerError(ServerErrorCode.Stopped, 'etcdserver: server stopped');
 }
