@@ -17,8 +17,8 @@ const handedOut = new Set<number>();
  * its member is down between a kill and a restart (a port from listen(0) can be). A probe only
  * shows the port free now: a cluster's six ports are drawn before any member binds one, so the
  * same port could come out twice (a member then died with EADDRINUSE and its cluster had no
- * leader: seen once, in a full run with both cores busy). So a process never hands a port out twice, and
- * parallel test workers draw from slices of their own.
+ * leader: seen once, in a full run with both cores busy). So a process never hands a port out
+ * twice, and parallel test workers draw from slices of their own.
  */
 export async function stablePort(taken: Set<number> = new Set()): Promise<number> {
   const slice = Math.floor(STABLE_PORTS / WORKER_SLICES);
