@@ -1,9 +1,9 @@
-// The client-facing gRPC server of one member, on every --listen-client-urls address.
+// The client-facing side of one member, on every --listen-client-urls address: gRPC (etcd's v3
+// services and grpc.health.v1) and HTTP/1.1 (the JSON gateway, /health, /version, /metrics) on the
+// same port, as etcd serves them (see http/client-port.ts).
 
-import { readFileSync } from 'node:fs';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { serveStreamsAfterClientGoaway } from '../grpc/client-goaway.js';
-import { parsePeerUrl } from '../grpc/peer-url.js';
 import type { TlsFiles } from '../server/config.js';
 import type { MemberServers } from '../server/servers.js';
 import { clusterService, kvService, maintenanceService } from './handlers.js';
@@ -16,47 +16,89 @@ import { allowEtcdNestingInProtoLoader } from './proto-nesting.js';
 import { services } from './protos.js';
 import { strictService } from './wire/strict-services.js';
 import { acceptEtcdMetadataSizes, refuseAsEtcd } from './http2-requests.js';
+import { ClientPort } from './http/client-port.js';
+import { createHttpFront, type HttpEndpoint } from './http/http-front.js';
+import { JsonGateway } from './http/gateway.js';
+import { GATEWAY_ROUTES } from './http/routes.js';
+import { HealthEndpoints } from './http/health.js';
+import { grpcHealthService } from './grpc-health.js';
 
 /** gRPC framing on top of the largest request etcd accepts (its own margin). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
-function credentials(tls: TlsFiles | null): ServerCredentials {
-  if (tls === null) return ServerCredentials.createInsecure();
-  const ca = tls.trustedCaFile === null ? null : readFileSync(tls.trustedCaFile);
-  return ServerCredentials.createSsl(ca, [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }], tls.clientCertAuth);
+/** etcd's request timeout: 5 s plus two election timeouts. */
+export function requestTimeoutMs(electionTimeoutMs: number): number {
+  return 5000 + 2 * electionTimeoutMs;
 }
 
-export async function startClientServer(member: MemberServers, urls: readonly string[], tls: TlsFiles | null, maxRequestBytes: number): Promise<Server> {
+export interface ClientServer {
+  /** Closes the listeners and every open connection, gRPC and HTTP. */
+  forceShutdown(): void;
+}
+
+export interface ClientServerOptions {
+  readonly urls: readonly string[];
+  readonly tls: TlsFiles | null;
+  readonly maxRequestBytes: number;
+  /** More HTTP endpoints, tried before the gateway (/metrics). */
+  readonly httpEndpoints?: readonly HttpEndpoint[];
+}
+
+export async function startClientServer(member: MemberServers, options: ClientServerOptions): Promise<ClientServer> {
   allowEtcdNestingInProtoLoader();
   const leaderMonitor = new LeaderMonitor(member, member.electionTimeoutMs);
-  const server = new Server({
-    'grpc.max_receive_message_length': maxRequestBytes + GRPC_OVERHEAD_BYTES,
+  const maxReceiveBytes = options.maxRequestBytes + GRPC_OVERHEAD_BYTES;
+  const grpc = new Server({
+    'grpc.max_receive_message_length': maxReceiveBytes,
     'grpc.max_send_message_length': 2 ** 31 - 1,
     // channelz stays on, though it costs about 10 µs of bookkeeping per call: with it off, grpc-js
     // (1.14) stops tracking connections, and forceShutdown() leaves them open.
   });
-  acceptEtcdMetadataSizes(server);
+  acceptEtcdMetadataSizes(grpc);
   const encoder = new WatchResponseEncoder(acceptPreEncodedWatchResponses(services.Watch.service));
   acceptPreEncodedRangeResponses(services.KV.service);
-  const served = [
-    strictService(services.KV.service, kvService(member.kv)),
-    strictService(services.Cluster.service, clusterService(member.cluster)),
-    strictService(services.Maintenance.service, maintenanceService(member.maintenance)),
-    strictService(services.Watch.service, watchService(member.watch, { progressNotifyIntervalMs: member.watchProgressNotifyIntervalMs, leaderMonitor, encoder })),
-    strictService(services.Lease.service, leaseService(member.lease, leaderMonitor)),
-  ];
+  const served = new Map<string, readonly [ServiceDefinition, UntypedServiceImplementation]>([
+    ['KV', strictService(services.KV.service, kvService(member.kv))],
+    ['Cluster', strictService(services.Cluster.service, clusterService(member.cluster))],
+    ['Maintenance', strictService(services.Maintenance.service, maintenanceService(member.maintenance))],
+    ['Watch', strictService(services.Watch.service, watchService(member.watch, { progressNotifyIntervalMs: member.watchProgressNotifyIntervalMs, leaderMonitor, encoder }))],
+    ['Lease', strictService(services.Lease.service, leaseService(member.lease, leaderMonitor))],
+  ]);
   const servedPaths = new Set<string>();
-  for (const [definition, implementation] of served) {
-    server.addService(definition, implementation);
+  for (const [definition, implementation] of [...served.values(), grpcHealthService(member)]) {
+    grpc.addService(definition, implementation);
     for (const [name, method] of Object.entries(definition)) if (implementation[name] !== undefined) servedPaths.add(method.path);
   }
-  for (const url of urls) {
-    const { target } = parsePeerUrl(url);
-    await new Promise<number>((resolve, reject) =>
-      server.bindAsync(target, credentials(tls), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
-    );
+  // TLS is ended by the client port itself, for gRPC and HTTP alike: the gRPC side gets plain bytes.
+  const injector = grpc.createConnectionInjector(ServerCredentials.createInsecure());
+  serveStreamsAfterClientGoaway(grpc);
+  refuseAsEtcd(grpc, servedPaths);
+
+  const health = new HealthEndpoints(member, requestTimeoutMs(member.electionTimeoutMs));
+  const gateway = new JsonGateway(served, GATEWAY_ROUTES, { maxRequestBytes: maxReceiveBytes });
+  const http = createHttpFront([
+    (req, res, path) => health.serve(req, res, path),
+    ...(options.httpEndpoints ?? []),
+    (req, res, path) => {
+      if (!gateway.handles(path)) return false;
+      gateway.serve(req, res, path);
+      return true;
+    },
+  ]);
+  const port = new ClientPort({ grpc: injector, http }, options.tls);
+  try {
+    for (const url of options.urls) await port.listen(url);
+  } catch (error) {
+    port.close();
+    grpc.forceShutdown();
+    throw error;
   }
-  serveStreamsAfterClientGoaway(server);
-  refuseAsEtcd(server, servedPaths);
-  return server;
+  return {
+    forceShutdown: () => {
+      port.close();
+      injector.destroy();
+      grpc.forceShutdown();
+      http.close();
+    },
+  };
 }

@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     console.error(`raftkv: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(EXIT_START_FAILED);
   }
-  const server = await startClientServer(member.servers, config.listenClientUrls, config.clientTls, config.maxRequestBytes);
+  const server = await startClientServer(member.servers, { urls: config.listenClientUrls, tls: config.clientTls, maxRequestBytes: config.maxRequestBytes });
   logger.info({ clientUrls: config.listenClientUrls }, 'serving client requests');
   const MiB = 1024 * 1024;
   startIdleHeapCompaction((compaction) =>

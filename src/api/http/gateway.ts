@@ -1,0 +1,178 @@
+// etcd's JSON gateway: `POST /v3/...` with a JSON request, answered in JSON, by the same handler
+// (and the same request decoder) the gRPC server uses for that method. A unary call answers one
+// object; a streaming call (Watch, LeaseKeepAlive) answers a chunked stream of `{"result": ...}`
+// lines, as grpc-gateway does.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  Metadata,
+  status,
+  type MethodDefinition,
+  type ServiceDefinition,
+  type UntypedHandleCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
+import { CORS_HEADERS, asGrpcStatus, writeCallError, writePlainError, type GrpcStatus } from './http-status.js';
+import { JsonRequestError, etcdTypes, jsonToProtobuf, protobufToJson } from './json-codec.js';
+import { splitJsonValues } from './json-values.js';
+import type { GatewayRoute } from './routes.js';
+import { HttpStreamCall } from './http-stream-call.js';
+
+/** One method the gateway serves: how to decode, call and encode it. */
+interface GatewayMethod {
+  readonly path: string;
+  readonly definition: MethodDefinition<unknown, unknown> | undefined;
+  readonly handler: UntypedHandleCall | undefined;
+  readonly requestType: protobuf.Type | undefined;
+  readonly responseType: protobuf.Type | undefined;
+  readonly service: string;
+  readonly method: string;
+}
+
+export interface GatewayOptions {
+  /** The largest protobuf request the gRPC server takes (its max receive message length). */
+  readonly maxRequestBytes: number;
+}
+
+export class JsonGateway {
+  private readonly methods = new Map<string, GatewayMethod>();
+
+  /** `served`: the [definition, implementation] pairs the gRPC server serves, by service name. */
+  constructor(served: ReadonlyMap<string, readonly [ServiceDefinition, UntypedServiceImplementation]>, routes: readonly GatewayRoute[], private readonly options: GatewayOptions) {
+    const types = etcdTypes();
+    for (const route of routes) {
+      const [definition, implementation] = served.get(route.service) ?? [undefined, undefined];
+      const protoMethod = types.lookupService(`etcdserverpb.${route.service}`).methods[route.method];
+      protoMethod?.resolve();
+      this.methods.set(route.path, {
+        path: route.path,
+        definition: definition?.[route.method] as MethodDefinition<unknown, unknown> | undefined,
+        handler: implementation?.[route.method],
+        requestType: protoMethod?.resolvedRequestType ?? undefined,
+        responseType: protoMethod?.resolvedResponseType ?? undefined,
+        service: route.service,
+        method: route.method,
+      });
+    }
+  }
+
+  /** True when `path` is the gateway's (under /v3/); it has then answered. */
+  handles(path: string): boolean {
+    return path.startsWith('/v3/');
+  }
+
+  serve(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const method = this.methods.get(path);
+    if (method === undefined) return writePlainError(res, 404, 'Not Found');
+    if (req.method !== 'POST') return writePlainError(res, 405, 'Method Not Allowed');
+    void this.readBody(req).then(
+      (body) => {
+        if (body === null) {
+          res.setHeader('Connection', 'close');
+          return writeCallError(res, { code: status.RESOURCE_EXHAUSTED, details: `grpc: received message larger than max (${this.bodyBytesMax()} vs. ${this.options.maxRequestBytes})` });
+        }
+        this.call(method, req, res, body);
+      },
+      () => res.destroy(),
+    );
+  }
+
+  private call(method: GatewayMethod, req: IncomingMessage, res: ServerResponse, body: string): void {
+    const { definition, handler, requestType, responseType } = method;
+    if (definition === undefined || handler === undefined || requestType === undefined || responseType === undefined) {
+      return writeCallError(res, { code: status.UNIMPLEMENTED, details: `unknown method ${method.method} for service etcdserverpb.${method.service}` });
+    }
+    const metadata = metadataOf(req);
+    const peer = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
+    let requests: unknown[];
+    try {
+      const texts = definition.requestStream ? splitJsonValues(body) : [body];
+      requests = texts.map((text) => this.decode(definition, requestType, text));
+    } catch (error) {
+      if (error instanceof JsonRequestError) return writeCallError(res, { code: status.INVALID_ARGUMENT, details: error.message });
+      if (error instanceof RequestTooLarge) return writeCallError(res, { code: status.RESOURCE_EXHAUSTED, details: error.message });
+      throw error;
+    }
+    const toJson = (response: unknown): Record<string, unknown> => protobufToJson(responseType, definition.responseSerialize(response));
+    if (!definition.requestStream && !definition.responseStream) {
+      const call = { request: requests[0], metadata, cancelled: false, getPeer: () => peer, getPath: () => definition.path, getDeadline: () => Infinity, on: () => call, once: () => call };
+      (handler as (call: unknown, callback: (error: unknown, response: unknown) => void) => void)(call, (error, response) => {
+        if (error !== null && error !== undefined) return writeCallError(res, asGrpcStatus(error));
+        let json: Record<string, unknown>;
+        try {
+          json = toJson(response);
+        } catch (encodeError) {
+          return writeCallError(res, { code: status.INTERNAL, details: encodeError instanceof Error ? encodeError.message : String(encodeError) });
+        }
+        res.writeHead(200, { ...CORS_HEADERS, 'Content-Type': 'application/json', 'Grpc-Metadata-Content-Type': 'application/grpc' });
+        res.end(JSON.stringify(json));
+      });
+      return;
+    }
+    const call = new HttpStreamCall(res, { metadata, peer, path: definition.path, toJson });
+    (handler as (call: unknown) => void)(call);
+    call.deliver(requests, { endAfter: method.method === 'LeaseKeepAlive' });
+  }
+
+  /** A JSON request as the gRPC server's decoder reads it (the same checks as over gRPC). */
+  private decode(definition: MethodDefinition<unknown, unknown>, requestType: protobuf.Type, text: string): unknown {
+    const bytes = jsonToProtobuf(requestType, text);
+    if (bytes.byteLength > this.options.maxRequestBytes) throw new RequestTooLarge(bytes.byteLength, this.options.maxRequestBytes);
+    return definition.requestDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+
+  /** JSON takes more room than protobuf (base64 alone is 4/3): room for any request the server takes. */
+  private bodyBytesMax(): number {
+    return this.options.maxRequestBytes * 4;
+  }
+
+  /** The body, or null when it is over bodyBytesMax() (reading stops there). */
+  private readBody(req: IncomingMessage): Promise<string | null> {
+    const max = this.bodyBytesMax();
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => {
+        bytes += chunk.byteLength;
+        if (bytes > max) {
+          req.pause();
+          resolve(null);
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+  }
+}
+
+class RequestTooLarge extends Error {
+  constructor(bytes: number, max: number) {
+    super(`grpc: received message larger than max (${bytes} vs. ${max})`);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * The call's metadata, as grpc-gateway forwards headers: `Authorization` as `authorization`, and
+ * `Grpc-Metadata-<key>` as `<key>` (how an HTTP client asks for `hasleader`).
+ */
+function metadataOf(req: IncomingMessage): Metadata {
+  const metadata = new Metadata();
+  for (const [name, value] of Object.entries(req.headers)) {
+    const key = name === 'authorization' ? name : name.startsWith('grpc-metadata-') ? name.slice('grpc-metadata-'.length) : null;
+    if (key === null || key === '' || value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) {
+      try {
+        metadata.add(key, one);
+      } catch {
+        // A key gRPC metadata cannot carry (binary suffix without base64, say) is not forwarded.
+      }
+    }
+  }
+  return metadata;
+}
+
+export type { GrpcStatus };

@@ -1,0 +1,88 @@
+// A bidirectional gRPC call (Watch, LeaseKeepAlive) carried over one HTTP/1.1 request, as etcd's
+// gateway carries it: the requests come from the body, each response goes out as a chunk
+// `{"result": ...}` and a newline, and a failure as a last chunk `{"error": {...}}`. It offers the
+// handlers what they use of grpc-js's ServerDuplexStream: 'data', 'end', 'cancelled', 'drain',
+// write(), end(), and emit('error', status) to fail the call.
+
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { Metadata } from '@grpc/grpc-js';
+import { CORS_HEADERS, asGrpcStatus, httpStatusOf, streamErrorChunk } from './http-status.js';
+
+export interface HttpStreamCallOptions {
+  readonly metadata: Metadata;
+  readonly peer: string;
+  readonly path: string;
+  readonly toJson: (response: unknown) => Record<string, unknown>;
+}
+
+export class HttpStreamCall extends EventEmitter {
+  readonly metadata: Metadata;
+  cancelled = false;
+  private headersSent = false;
+  private finished = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly options: HttpStreamCallOptions,
+  ) {
+    super();
+    this.metadata = options.metadata;
+    // As grpc-js does for a server stream: an emitted 'error' is the call's final status.
+    this.on('error', (error: unknown) => this.fail(error));
+    res.on('drain', () => this.emit('drain'));
+    res.on('close', () => {
+      if (this.finished) return;
+      this.finished = true;
+      this.cancelled = true;
+      this.emit('cancelled');
+    });
+  }
+
+  getPeer(): string {
+    return this.options.peer;
+  }
+
+  getPath(): string {
+    return this.options.path;
+  }
+
+  /** Hands the body's requests to the handler, then ends the request side if `endAfter`. */
+  deliver(requests: readonly unknown[], { endAfter }: { endAfter: boolean }): void {
+    // On the next turn: the handler has registered its listeners by then, as with grpc-js.
+    setImmediate(() => {
+      for (const request of requests) {
+        if (this.finished) return;
+        this.emit('data', request);
+      }
+      if (endAfter && !this.finished) this.emit('end');
+    });
+  }
+
+  write(response: unknown): boolean {
+    if (this.finished) return false;
+    this.sendHeaders(200);
+    return this.res.write(`${JSON.stringify({ result: this.options.toJson(response) })}\n`);
+  }
+
+  end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.sendHeaders(200);
+    this.res.end();
+  }
+
+  private fail(error: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    const failure = asGrpcStatus(error);
+    this.sendHeaders(httpStatusOf(failure.code));
+    this.res.end(streamErrorChunk(failure));
+  }
+
+  private sendHeaders(httpStatus: number): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    this.res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+  }
+}
