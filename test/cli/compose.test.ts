@@ -69,4 +69,10 @@ describe('docker-compose.yml and Dockerfile', () => {
     expect(dockerfile).toMatch(/EXPOSE 2379 2380/);
     expect(dockerfile).toMatch(/VOLUME \["\/var\/lib\/raftkv"\]/);
   });
+
+  it('health-checks each container on the /health of the client port every service listens on', () => {
+    const probe = /HEALTHCHECK .*CMD \["node", "-e", "fetch\('http:\/\/127\.0\.0\.1:(\d+)\/health'\)/.exec(dockerfile);
+    expect(probe).not.toBeNull();
+    for (const { config } of configs) expect(config.listenClientUrls.map((url) => new URL(url).port)).toContain(probe![1]);
+  });
 });

@@ -91,6 +91,34 @@ describe('one client port for gRPC and HTTP', () => {
     watch.cancel();
   }, 180_000);
 
+  it('answers /health, /readyz and /version as etcd 3.5 does for raised alarms, exclusions and the version Status reports', async () => {
+    cluster = await TestCluster.start(1);
+    const [m1] = cluster.members as [typeof cluster.members[0]];
+    const base = `http://127.0.0.1:${m1.clientPort}`;
+    const status = await call(cluster.client(m1, 'Maintenance'), 'Status', {});
+    expect(await getJson(`${base}/version`)).toEqual({ status: 200, body: { etcdserver: status.version, etcdcluster: status.version.replace(/\.\d+$/, '.0') } });
+    const alarm = (action: number, kind: number): Promise<unknown> => call(cluster!.client(m1, 'Maintenance'), 'Alarm', { action, memberID: status.header.member_id, alarm: kind });
+    const [ACTIVATE, DEACTIVATE, NOSPACE, CORRUPT] = [1, 2, 1, 2];
+
+    await alarm(ACTIVATE, NOSPACE);
+    expect(await getJson(`${base}/health`)).toEqual({ status: 503, body: { health: 'false', reason: 'ALARM NOSPACE' } });
+    expect(await getJson(`${base}/health?exclude=NOSPACE`)).toEqual({ status: 200, body: { health: 'true', reason: '' } });
+    const ready = await fetch(`${base}/readyz`);
+    expect([ready.status, await ready.text()]).toEqual([200, 'ok\n']);
+    await alarm(DEACTIVATE, NOSPACE);
+    expect(await getJson(`${base}/health`)).toEqual({ status: 200, body: { health: 'true', reason: '' } });
+
+    await alarm(ACTIVATE, CORRUPT);
+    expect(await getJson(`${base}/health`)).toEqual({ status: 503, body: { health: 'false', reason: 'ALARM CORRUPT' } });
+    const notReady = await fetch(`${base}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.text()).toContain('[-]data_corruption failed: alarm activated: CORRUPT\n');
+    const oneCheck = await fetch(`${base}/readyz/linearizable_read`);
+    expect([oneCheck.status, await oneCheck.text()]).toEqual([200, 'ok\n']);
+    const live = await fetch(`${base}/livez?verbose`);
+    expect([live.status, await live.text()]).toEqual([200, '[+]serializable_read ok\nlivez check passed\n']);
+  }, 60_000);
+
   it('keeps serving after connections that send too little, or junk, on either protocol', async () => {
     cluster = await TestCluster.start(1);
     const [m1] = cluster.members as [typeof cluster.members[0]];
