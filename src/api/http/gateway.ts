@@ -14,7 +14,7 @@ import {
 } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { CORS_HEADERS, asGrpcStatus, writeCallError, writePlainError, type GrpcStatus } from './http-status.js';
-import { JsonRequestError, etcdTypes, jsonToProtobuf, protobufToJson } from './json-codec.js';
+import { JsonRequestError, TooDeepRequestError, etcdTypes, jsonToProtobuf, protobufToJson } from './json-codec.js';
 import { splitJsonValues } from './json-values.js';
 import type { GatewayRoute } from './routes.js';
 import { HttpStreamCall } from './http-stream-call.js';
@@ -72,7 +72,13 @@ export class JsonGateway {
           res.setHeader('Connection', 'close');
           return writeCallError(res, { code: status.RESOURCE_EXHAUSTED, details: `grpc: received message larger than max (${this.bodyBytesMax()} vs. ${this.options.maxRequestBytes})` });
         }
-        this.call(method, req, res, body);
+        try {
+          this.call(method, req, res, body);
+        } catch (error) {
+          // A request the gateway failed on is answered, never left to crash the member.
+          if (!res.headersSent) writeCallError(res, { code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) });
+          else res.destroy();
+        }
       },
       () => res.destroy(),
     );
@@ -90,7 +96,7 @@ export class JsonGateway {
       const texts = definition.requestStream ? splitJsonValues(body) : [body];
       requests = texts.map((text) => this.decode(definition, requestType, text));
     } catch (error) {
-      if (error instanceof JsonRequestError) return writeCallError(res, { code: status.INVALID_ARGUMENT, details: error.message });
+      if (error instanceof JsonRequestError || error instanceof TooDeepRequestError) return writeCallError(res, { code: status.INVALID_ARGUMENT, details: error.message });
       if (error instanceof RequestTooLarge) return writeCallError(res, { code: status.RESOURCE_EXHAUSTED, details: error.message });
       throw error;
     }

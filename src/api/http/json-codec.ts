@@ -11,7 +11,11 @@
 // HTTP is checked by exactly the code that checks it over gRPC.
 
 import protobuf from 'protobufjs';
+import { MESSAGE_NESTING_MAX } from '../../server/requests.js';
 import { loadEtcdRoot } from '../wire/schema.js';
+
+/** encoding/json's bound on nesting: deeper is a syntax error in Go. */
+const JSON_NESTING_MAX = 10_000;
 
 /** A request body that etcd's gateway would refuse to read (InvalidArgument, HTTP 400). */
 export class JsonRequestError extends Error {
@@ -63,11 +67,23 @@ function isZero(value: unknown, enumType: protobuf.ReflectionObject | null): boo
   return value === 0 || value === '0' || value === false || value === '';
 }
 
+/**
+ * A request nested deeper than the server takes (only a Txn can nest): etcd decodes it and refuses
+ * it for its operation count, with this text (InvalidArgument).
+ */
+export class TooDeepRequestError extends Error {
+  constructor() {
+    super('etcdserver: too many operations in txn request');
+    this.name = new.target.name;
+  }
+}
+
 /** The body of an HTTP request (a JSON text, maybe empty) as protobuf bytes of `type`. */
 export function jsonToProtobuf(type: protobuf.Type, body: string): Uint8Array {
   let parsed: unknown;
   if (body.trim() === '') parsed = null;
   else {
+    checkJsonNesting(body);
     try {
       parsed = JSON.parse(body);
     } catch (error) {
@@ -76,8 +92,25 @@ export function jsonToProtobuf(type: protobuf.Type, body: string): Uint8Array {
   }
   // grpc-gateway reads a JSON `null` body as an empty message; a non-object is a type error.
   const object = parsed === null ? {} : asMessageObject(parsed);
-  const message = type.fromObject(normalizeMessage(type, object));
+  const message = type.fromObject(normalizeMessage(type, object, 0));
   return type.encode(message).finish();
+}
+
+/** Go's refusal of a text nested past JSON_NESTING_MAX, before anything recurses over it. */
+function checkJsonNesting(body: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i += 1) {
+    const c = body.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth += 1;
+      if (depth > JSON_NESTING_MAX) throw new JsonRequestError(`invalid character '${body[i]}' exceeded max depth`);
+    } else if (c === 0x7d || c === 0x5d) depth -= 1;
+  }
 }
 
 function asMessageObject(value: unknown): Record<string, unknown> {
@@ -88,16 +121,17 @@ function asMessageObject(value: unknown): Record<string, unknown> {
 }
 
 /** The JSON object of one message, with every field checked and in protobufjs's input form. */
-function normalizeMessage(type: protobuf.Type, object: Record<string, unknown>): Record<string, unknown> {
+function normalizeMessage(type: protobuf.Type, object: Record<string, unknown>, depth: number): Record<string, unknown> {
+  if (depth > MESSAGE_NESTING_MAX) throw new TooDeepRequestError();
   const out: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(object)) {
     const field = type.fields[name] ?? fieldByJsonName(type, name);
     if (field === undefined || value === null) continue;
     if (field.repeated) {
       if (!Array.isArray(value)) throw new JsonRequestError(`json: cannot unmarshal ${goJsonKind(value)} into Go value of type []json.RawMessage`);
-      out[field.name] = value.map((item) => normalizeValue(field, item));
+      out[field.name] = value.map((item) => normalizeValue(field, item, depth));
     } else {
-      out[field.name] = normalizeValue(field, value);
+      out[field.name] = normalizeValue(field, value, depth);
     }
   }
   return out;
@@ -113,9 +147,9 @@ function lowerCamelCase(name: string): string {
 
 const INTEGER_TYPES = new Set(['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32', 'int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 
-function normalizeValue(field: protobuf.Field, value: unknown): unknown {
+function normalizeValue(field: protobuf.Field, value: unknown, depth: number): unknown {
   const nested = field.resolvedType;
-  if (nested instanceof protobuf.Type) return normalizeMessage(nested, asMessageObject(value));
+  if (nested instanceof protobuf.Type) return normalizeMessage(nested, asMessageObject(value), depth + 1);
   if (nested instanceof protobuf.Enum) return enumValue(nested, value);
   if (field.type === 'bytes') return bytesValue(value);
   if (field.type === 'bool') {
