@@ -19,7 +19,7 @@ import { errorLines, ratioExplanation, renderMarkdown, renderTextTable } from '.
 import { benchOptions } from './workload.js';
 import { DEFAULT_WORKLOADS, findWorkload, WORKLOADS } from './workloads/index.js';
 
-const USAGE = `usage: npm run bench:compare [-- --repeats N] [--quick] [--large] [--duration s] [--prime s] [--workloads name,name] [--label text]
+const USAGE = `usage: npm run bench:compare [-- --repeats N] [--quick] [--large] [--duration s] [--prime s] [--workloads name,name] [--label text] [--scrape-metrics s]
 workloads: ${WORKLOADS.map((workload) => workload.name).join(', ')} (by default all but ${WORKLOADS.filter((workload) => !DEFAULT_WORKLOADS.includes(workload)).map((workload) => workload.name).join(', ')})`;
 
 /** Per cluster, besides the workloads' own budgets: starting, health checks, stopping. */
@@ -33,7 +33,7 @@ function localDate(date: Date): string {
 async function main(): Promise<number> {
   const startedAt = performance.now();
   const argv = process.argv.slice(2);
-  const args = parseArgs(argv, ['repeats', 'duration', 'prime', 'workloads', 'label'], ['quick', 'large', 'help']);
+  const args = parseArgs(argv, ['repeats', 'duration', 'prime', 'workloads', 'label', 'scrape-metrics'], ['quick', 'large', 'help']);
   if (args.switches.has('help')) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   if (!Number.isInteger(repeats)) throw new UsageError('--repeats must be a whole number');
   const quick = args.switches.has('quick');
   const durationS = positiveNumber(args, 'duration');
-  const options = benchOptions(quick, durationS === undefined ? undefined : durationS * 1000, secondsAsMs(args, 'prime'), args.switches.has('large'));
+  const options = benchOptions(quick, durationS === undefined ? undefined : durationS * 1000, secondsAsMs(args, 'prime'), args.switches.has('large'), secondsAsMs(args, 'scrape-metrics') ?? 0);
   const label = args.values.get('label');
   if (label !== undefined && !/^[a-z0-9-]+$/.test(label)) throw new UsageError('--label must be lower-case letters, digits and dashes');
   const workloads = args.values.has('workloads')

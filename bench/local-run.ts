@@ -9,6 +9,7 @@
 
 import { join } from 'node:path';
 import { LocalCluster, type System } from './local-cluster.js';
+import { MetricsScraper } from './metrics-scraper.js';
 import { primeCluster } from './prime.js';
 import type { Log } from './progress.js';
 import { runWorkload } from './run-workload.js';
@@ -58,6 +59,7 @@ function freshOf(workloads: readonly Workload[]): Workload[] {
 class SystemRun {
   readonly results: WorkloadResults = new Map();
   private cluster: LocalCluster | null = null;
+  private scraper: MetricsScraper | null = null;
   /** Why the shared cluster can serve no more workloads; they fail with this. */
   private broken: string | null = null;
 
@@ -74,6 +76,10 @@ class SystemRun {
     this.cluster = cluster;
     if (coldStart !== undefined) this.results.set(coldStart.name, await runWorkload(coldStart, this.context(cluster)));
     else cluster.spawnAll();
+    if (this.options.scrapeMetricsMs > 0) {
+      this.scraper = new MetricsScraper(() => cluster.liveMembers.map((member) => cluster.endpointOf(member)), this.options.scrapeMetricsMs);
+      this.scraper.start();
+    }
     try {
       await healthy(cluster, this.log);
       await primeCluster(cluster.client, this.options.primeMs, this.log);
@@ -97,6 +103,11 @@ class SystemRun {
   }
 
   async end(): Promise<void> {
+    if (this.scraper !== null) {
+      this.scraper.stop();
+      this.log(`/metrics scraped ${this.scraper.scrapes} times (${this.scraper.failures} failed)`);
+      this.scraper = null;
+    }
     await this.cluster?.stop();
     this.cluster = null;
   }

@@ -78,7 +78,8 @@ function howMeasured(report: MarkdownReport): string[] {
     `${report.quick ? 'quick mode: ' : ''}${options.primeMs / 1000} s of unmeasured mixed load (put, get, CAS at 16 in flight) on each cluster before its first measurement (bench/prime.ts); `
       + `${options.durationMs / 1000} s per throughput measurement after ${options.warmupMs / 1000} s of warmup; `
       + `${trials}, ${options.memoryKeyCount.toLocaleString('en-US')} keys for memory; `
-      + `scale: ${options.scalePutCount.toLocaleString('en-US')} puts of ${options.scaleValueBytes / 1024} KiB random values, 32 in flight, each catch-up bounded at ${options.scaleCatchUpTimeoutMs / 1000} s, both systems with \`${scaleWorkload.memberFlags?.join(' ')}\``,
+      + `scale: ${options.scalePutCount.toLocaleString('en-US')} puts of ${options.scaleValueBytes / 1024} KiB random values, 32 in flight, each catch-up bounded at ${options.scaleCatchUpTimeoutMs / 1000} s, both systems with \`${scaleWorkload.memberFlags?.join(' ')}\``
+      + (options.scrapeMetricsMs > 0 ? `; every member of a shared cluster scraped (GET /metrics on its client port) every ${options.scrapeMetricsMs / 1000} s while it served` : ''),
     `both systems: three members on loopback, started with the same etcd-style command line (\`${TUNING_FLAGS.join(' ')}\`, `
       + `logging at warn: \`${raftkvSystem().logFlags.join(' ')}\` for raftkv, \`${etcdSystem('etcd').logFlags.join(' ')}\` for etcd; `
       + 'everything else each system\'s default), a fresh cluster of each per repeat (and for memory), '

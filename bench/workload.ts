@@ -31,6 +31,8 @@ export interface BenchOptions {
   readonly scalePutCount: number;
   readonly scaleValueBytes: number;
   readonly scaleCatchUpTimeoutMs: number;
+  /** GET /metrics on every member of a shared cluster this often while it serves (0: never). */
+  readonly scrapeMetricsMs: number;
 }
 
 const SCALE_VALUE_BYTES = 8 * 1024;
@@ -41,11 +43,12 @@ const SCALE_PUTS_LARGE = 260_000;
 const SCALE_PUTS_QUICK = 2_000;
 
 /** `large` sizes the scale workload at 2 GiB of values, over `quick`'s or the default size. */
-export function benchOptions(quick: boolean, durationMs?: number, primeMs?: number, large = false): BenchOptions {
+export function benchOptions(quick: boolean, durationMs?: number, primeMs?: number, large = false, scrapeMetricsMs = 0): BenchOptions {
   const scale = {
     scalePutCount: large ? SCALE_PUTS_LARGE : quick ? SCALE_PUTS_QUICK : SCALE_PUTS,
     scaleValueBytes: SCALE_VALUE_BYTES,
     scaleCatchUpTimeoutMs: large ? 600_000 : quick ? 60_000 : 180_000,
+    scrapeMetricsMs,
   };
   const base = quick
     ? { durationMs: 1500, warmupMs: 300, primeMs: 2000, failoverTrials: 3, transferTrials: 3, memoryKeyCount: 10_000, ...scale }
