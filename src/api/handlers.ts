@@ -1,5 +1,5 @@
 // The etcd v3 unary services: KV (Put, Range, DeleteRange, Txn, Compact), Cluster (membership) and
-// Maintenance (Status, Alarm, HashKV). Watch and Lease live in watch-stream.ts and lease-service.ts.
+// Maintenance (Status, Alarm, Hash, HashKV, MoveLeader). Watch and Lease live in watch-stream.ts and lease-service.ts.
 // Each handler checks its input, calls the member, and shapes the answer.
 
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -146,6 +146,13 @@ export function maintenanceService(member: MaintenanceServer): UntypedServiceImp
     MoveLeader: unary(async (request) => {
       const result = await member.moveLeader(Number(request.targetID ?? 0));
       return { header: header(result.header) };
+    }),
+    // etcd's Hash covers its whole backend file, its own bookkeeping included, so it differs between
+    // members and is "for testing only". raftkv's store has no such file: Hash is the hash of the
+    // whole retained key history (HashKV at the current revision), equal on every member in step.
+    Hash: unary(async () => {
+      const result = await member.hashKV(0);
+      return { header: header(result.header), hash: result.hash };
     }),
     HashKV: unary(async (request) => {
       const result = await member.hashKV(Number(request.revision ?? 0));

@@ -103,6 +103,22 @@ describe('KV over gRPC', () => {
     expect(Number(status.dbSize)).toBeGreaterThan(0);
   });
 
+  it('Hash is the whole retained history, equal on every member once they have applied the same writes, over gRPC and HTTP', async () => {
+    await kv(m1, 'Put', { key: bytes('hash/k'), value: bytes('v1') });
+    const { header } = await kv(m1, 'Put', { key: bytes('hash/k'), value: bytes('v2') });
+    for (const member of cluster.members) await kv(member, 'Range', { key: bytes('hash/k'), serializable: false });
+    const maintenance = (member: MemberProcess): any => cluster.client(member, 'Maintenance');
+    const hashes = await Promise.all(cluster.members.map((member) => call(maintenance(member), 'Hash', {})));
+    expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
+    expect(hashes[0].hash).not.toBe(0);
+    const current = await call(maintenance(m1), 'HashKV', { revision: 0 });
+    expect(Number(current.hash_revision)).toBe(Number(header.revision));
+    expect(hashes[0].hash).toBe(current.hash);
+    const overHttp = await fetch(`http://127.0.0.1:${m2.clientPort}/v3/maintenance/hash`, { method: 'POST', body: '{}' });
+    expect(overHttp.status).toBe(200);
+    expect((await overHttp.json()).hash).toBe(hashes[0].hash);
+  });
+
   it("refuses bad requests with etcd's messages and keeps serving", async () => {
     await expect(kv(m1, 'DeleteRange', { key: bytes('') })).rejects.toMatchObject({ code: 3, details: 'etcdserver: key is not provided' });
     const tooMany = { success: Array.from({ length: 129 }, (_, i) => ({ request_put: { key: bytes(`x/${i}`), value: bytes('v') } })) };
