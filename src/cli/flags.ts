@@ -22,6 +22,7 @@ const FLAGS = {
   'listen-client-urls': 'urls',
   'advertise-client-urls': 'urls',
   'listen-peer-urls': 'urls',
+  'listen-metrics-urls': 'urls',
   'initial-advertise-peer-urls': 'urls',
   'initial-cluster': 'string',
   'initial-cluster-state': 'string',
@@ -214,6 +215,7 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
     listenClientUrls: urls('listen-client-urls', configDefaults.listenClientUrls),
     advertiseClientUrls: urls('advertise-client-urls', configDefaults.advertiseClientUrls),
     listenPeerUrls: urls('listen-peer-urls', configDefaults.listenPeerUrls),
+    listenMetricsUrls: urls('listen-metrics-urls', configDefaults.listenMetricsUrls),
     initialAdvertisePeerUrls,
     initialCluster,
     initialClusterState: state,
@@ -234,6 +236,9 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
     peerTls,
   };
   checkSchemes('listen-client-urls', config.listenClientUrls, clientTls);
+  for (const url of config.listenMetricsUrls) {
+    if (!url.startsWith('http:')) throw new FlagError(`--listen-metrics-urls: ${url}: raftkv serves /metrics and /health there over plain http only`);
+  }
   checkSchemes('listen-peer-urls', config.listenPeerUrls, peerTls);
   return config;
 }
