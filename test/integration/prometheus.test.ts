@@ -1,0 +1,132 @@
+// A real Prometheus scrapes a three-member raftkv cluster's --listen-metrics-urls, and etcd's own
+// alerting rules (the etcd mixin, etcd-io/etcd contrib/mixin) are evaluated over its HTTP API: each
+// expression's measured side returns data for the cluster, and a member killed with SIGKILL shows
+// as down, its peers count send failures to it, and the etcdMembersDown expression fires.
+
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
+import { call, eventually, type MemberProcess, type TestCluster } from './harness.js';
+import { memberIdLabel, metricsPorts, startClusterWithMetrics } from './metrics-support.js';
+import { TestPrometheus, type PrometheusResult } from './prometheus-support.js';
+import { describeWithBinaries } from '../support/external.js';
+
+/** The mixin's selector; the job is named so that it matches. */
+const JOB = 'raftkv-etcd';
+const SELECTOR = 'job=~".*etcd.*"';
+const SCRAPE_INTERVAL_SECONDS = 1;
+/** The mixin's network_failure_range: four scrape intervals. */
+const FAILURE_RANGE = `${SCRAPE_INTERVAL_SECONDS * 4}s`;
+const FAILED_CODES = 'Unknown|FailedPrecondition|ResourceExhausted|Internal|Unavailable|DataLoss|DeadlineExceeded';
+
+/**
+ * Each alert's expression as the mixin writes it, less the threshold it is compared with (on a
+ * healthy cluster the comparison rightly returns nothing; the measured side must return data).
+ * etcdHighNumberOfLeaderChanges's subquery takes one point a minute; here one per scrape interval,
+ * or a test shorter than two minutes would see no increase at all. etcdGRPCRequestsSlow is left out:
+ * grpc_server_handling_seconds exists in etcd 3.4 only under --metrics=extensive, which raftkv lacks.
+ */
+const ALERT_MEASURES: Record<string, string> = {
+  etcdMembersDown: `max without (endpoint) (sum without (instance) (up{${SELECTOR}} == bool 0) or count without (To) (sum without (instance) (rate(etcd_network_peer_sent_failures_total{${SELECTOR}}[${FAILURE_RANGE}])) > 0.01))`,
+  etcdInsufficientMembers: `sum(up{${SELECTOR}} == bool 1) without (instance)`,
+  etcdNoLeader: `etcd_server_has_leader{${SELECTOR}}`,
+  etcdHighNumberOfLeaderChanges: `increase((max without (instance) (etcd_server_leader_changes_seen_total{${SELECTOR}}) or 0*absent(etcd_server_leader_changes_seen_total{${SELECTOR}}))[15m:${SCRAPE_INTERVAL_SECONDS}s])`,
+  etcdHighNumberOfFailedGRPCRequests: `100 * sum(rate(grpc_server_handled_total{${SELECTOR}, grpc_code=~"${FAILED_CODES}"}[5m])) without (grpc_type, grpc_code) / sum(rate(grpc_server_handled_total{${SELECTOR}}[5m])) without (grpc_type, grpc_code)`,
+  etcdMemberCommunicationSlow: `histogram_quantile(0.99, rate(etcd_network_peer_round_trip_time_seconds_bucket{${SELECTOR}}[5m]))`,
+  etcdHighNumberOfFailedProposals: `rate(etcd_server_proposals_failed_total{${SELECTOR}}[15m])`,
+  etcdHighFsyncDurations: `histogram_quantile(0.99, rate(etcd_disk_wal_fsync_duration_seconds_bucket{${SELECTOR}}[5m]))`,
+  etcdHighCommitDurations: `histogram_quantile(0.99, rate(etcd_disk_backend_commit_duration_seconds_bucket{${SELECTOR}}[5m]))`,
+  etcdDatabaseQuotaLowSpace: `(last_over_time(etcd_mvcc_db_total_size_in_bytes{${SELECTOR}}[5m]) / last_over_time(etcd_server_quota_backend_bytes{${SELECTOR}}[5m]))*100`,
+  etcdExcessiveDatabaseGrowth: `predict_linear(etcd_mvcc_db_total_size_in_bytes{${SELECTOR}}[4h], 4*60*60)`,
+  etcdDatabaseHighFragmentationRatio: `last_over_time(etcd_mvcc_db_total_size_in_use_in_bytes{${SELECTOR}}[5m]) / last_over_time(etcd_mvcc_db_total_size_in_bytes{${SELECTOR}}[5m])`,
+};
+
+/** The full etcdMembersDown expression, threshold included: fires while a member is down. */
+const MEMBERS_DOWN = `${ALERT_MEASURES.etcdMembersDown} > 0`;
+
+function instanceOf(member: MemberProcess): string {
+  return `127.0.0.1:${metricsPorts.get(member.name)}`;
+}
+
+/** Finite values only: a histogram_quantile over a window without observations is NaN. */
+function finite(results: readonly PrometheusResult[]): PrometheusResult[] {
+  return results.filter((result) => Number.isFinite(result.value));
+}
+
+describeWithBinaries(['prometheus'], 'a real Prometheus scraping raftkv with etcd\'s alert expressions', (binaries) => {
+  let cluster: TestCluster;
+  let prometheus: TestPrometheus;
+
+  beforeAll(async () => {
+    cluster = await startClusterWithMetrics(3);
+    prometheus = await TestPrometheus.start(binaries.prometheus!, JOB, cluster.members.map(instanceOf), SCRAPE_INTERVAL_SECONDS);
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all([prometheus?.stop(), cluster?.stop()]);
+  });
+
+  it('returns data for the measured side of every alert of the etcd mixin', async () => {
+    const leader = await cluster.waitForLeader();
+    // An invalid request for a non-OK code, and a write every quarter second while the test polls:
+    // rate() over counters that stopped before Prometheus's first scrape is 0, and a quantile or
+    // ratio of zero rates is NaN, as it would be for an idle etcd.
+    await expect(call(cluster.client(leader), 'Range', {})).rejects.toMatchObject({ code: 3 });
+    let writes = 0;
+    const traffic = setInterval(() => void call(cluster.client(leader), 'Put', { key: Buffer.from(`prometheus-${writes++ % 100}`), value: Buffer.from('v') }).catch(() => {}), 250);
+    onTestFinished(() => clearInterval(traffic));
+    const perMember = ['etcdNoLeader', 'etcdHighNumberOfFailedProposals', 'etcdHighFsyncDurations', 'etcdHighCommitDurations', 'etcdDatabaseQuotaLowSpace', 'etcdExcessiveDatabaseGrowth', 'etcdDatabaseHighFragmentationRatio', 'etcdMemberCommunicationSlow'];
+    // What each series must show once all three members are scraped (Prometheus starts with none).
+    const settled: Record<string, (results: PrometheusResult[]) => boolean> = {
+      etcdNoLeader: (results) => results.every((result) => result.value === 1),
+      etcdInsufficientMembers: (results) => results.length === 1 && results[0]!.value === 3,
+      etcdMembersDown: (results) => results.length === 1 && results[0]!.value === 0,
+      etcdHighNumberOfFailedGRPCRequests: (results) => results.some((result) => result.metric.grpc_method === 'Put'),
+    };
+    for (const [alert, expression] of Object.entries(ALERT_MEASURES)) {
+      const results = await eventually(`${alert} to return data`, async () => {
+        const found = finite(await prometheus.query(expression));
+        // Per-member expressions have a series for each member; fsync, commit and round trip
+        // need observations in two scrapes first.
+        const members = new Set(found.map((result) => result.metric.instance));
+        if (found.length === 0 || (perMember.includes(alert) && members.size < 3) || !(settled[alert]?.(found) ?? true)) throw new Error(JSON.stringify(found));
+        return found;
+      }, 60_000);
+      if (alert === 'etcdHighNumberOfFailedGRPCRequests') expect(results.every((result) => result.metric.grpc_service?.startsWith('etcdserverpb.'))).toBe(true);
+      if (alert === 'etcdDatabaseQuotaLowSpace') expect(results.every((result) => result.value > 0 && result.value < 1)).toBe(true);
+    }
+    expect(await prometheus.query(MEMBERS_DOWN)).toEqual([]);
+  }, 240_000);
+
+  it('shows a member killed with SIGKILL as down, and its peers counting send failures to it', async () => {
+    const leader = await cluster.waitForLeader();
+    const victim = cluster.members.find((member) => member !== leader)!;
+    const victimId = await memberIdLabel(cluster, victim);
+    const peers = cluster.members.filter((member) => member !== victim);
+    const failuresTo = async (): Promise<Map<string, number>> =>
+      new Map((await prometheus.query(`etcd_network_peer_sent_failures_total{${SELECTOR}, To="${victimId}"}`)).map((result) => [result.metric.instance!, result.value]));
+    const before = await eventually('both peers to show a send-failure series for the victim', async () => {
+      const found = await failuresTo();
+      if (!peers.every((peer) => found.has(instanceOf(peer)))) throw new Error(`series for ${[...found.keys()].join(', ')}`);
+      return found;
+    });
+
+    await cluster.kill(victim, 'SIGKILL');
+
+    await eventually('up to go to 0 for the killed member', async () => {
+      const [up] = await prometheus.query(`up{${SELECTOR}, instance="${instanceOf(victim)}"}`);
+      if (up?.value !== 0) throw new Error(`up is ${up?.value}`);
+    }, 60_000);
+    await eventually('every peer to count send failures to the killed member', async () => {
+      const now = await failuresTo();
+      const behind = peers.filter((peer) => !((now.get(instanceOf(peer)) ?? 0) > (before.get(instanceOf(peer)) ?? 0)));
+      if (behind.length > 0) throw new Error(`no new failures on ${behind.map((peer) => peer.name).join(', ')}`);
+    }, 60_000);
+    const down = await eventually('etcdMembersDown to fire', async () => {
+      const found = await prometheus.query(MEMBERS_DOWN);
+      if (found.length === 0) throw new Error('not firing');
+      return found;
+    }, 60_000);
+    expect(down[0]!.value).toBeGreaterThanOrEqual(1);
+    const [members] = await prometheus.query(ALERT_MEASURES.etcdInsufficientMembers!);
+    expect(members?.value).toBe(2);
+  }, 240_000);
+});
