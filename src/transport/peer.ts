@@ -103,7 +103,17 @@ export class Peer {
       return;
     }
     const address = this.currentAddress();
-    const call = streamSnapshot(this.clientFor(address), message, source, this.streamHeader(), (error) => {
+    // The body's bytes count as sent to the peer as they are read for the call (as etcd counts a snapshot's).
+    const sentBytes = this.cells.sentBytes;
+    const counted: SnapshotSource = {
+      read: async () => {
+        const chunk = await source.read();
+        if (chunk !== null) sentBytes.value += chunk.byteLength;
+        return chunk;
+      },
+      close: () => source.close(),
+    };
+    const call = streamSnapshot(this.clientFor(address), message, counted, this.streamHeader(), (error) => {
       this.snapshotCalls.delete(call);
       if (this.closed) return;
       if (error === null) {

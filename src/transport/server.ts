@@ -107,7 +107,20 @@ export class PeerServer {
       this.refuse(header.from, new SnapshotsNotAcceptedError(), callback);
       return;
     }
-    receiveSnapshot(call, openSink, this.settings.snapshotBytesMax).then(
+    // The body's bytes count as received from the peer as they are written to the sink.
+    const receivedBytes = peerReceivedCell(header.from);
+    const openCountedSink = (message: SnapshotMessage): SnapshotSink => {
+      const sink = openSink(message);
+      return {
+        write: (chunk) => {
+          receivedBytes.value += chunk.byteLength;
+          return sink.write(chunk);
+        },
+        finish: () => sink.finish(),
+        abort: () => sink.abort(),
+      };
+    };
+    receiveSnapshot(call, openCountedSink, this.settings.snapshotBytesMax).then(
       (message) => {
         // Handed to the node before the ack: the sender reports success only for a delivered snapshot.
         this.deliver([message]);
