@@ -2,7 +2,8 @@
 // grpc_server_started_total when a handler is called, grpc_server_handled_total with the status
 // code the call ends with (named as grpc-go names codes: "OK", "InvalidArgument", ...),
 // grpc_server_msg_received_total and grpc_server_msg_sent_total per message, and the bytes of
-// those messages in etcd_network_client_grpc_{received,sent}_bytes_total.
+// those messages in etcd_network_client_grpc_{received,sent}_bytes_total; with --metrics=extensive,
+// each call's handling time in grpc_server_handling_seconds.
 //
 // Messages and bytes are counted where grpc-js decodes requests and encodes responses (the
 // service definition's (de)serializers, wrapped), so a stream's every message counts, as does a
@@ -21,7 +22,7 @@ import type {
   UntypedHandleCall,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { clientGrpcReceivedBytes, clientGrpcSentBytes, GRPC_CODE_NAMES, grpcMethodCells, type GrpcMethodCells, type GrpcType } from '../metrics/index.js';
+import { clientGrpcReceivedBytes, clientGrpcSentBytes, GRPC_CODE_NAMES, grpcHandlingTimed, grpcMethodCells, type GrpcMethodCells, type GrpcType } from '../metrics/index.js';
 
 const CODE_UNKNOWN = 2;
 const CODE_CANCELLED = 1;
@@ -82,8 +83,10 @@ function countedSerializer(serialize: Serialize, cells: GrpcMethodCells): Serial
 function measureUnaryLike(handler: UnaryLike, cells: GrpcMethodCells): UnaryLike {
   return (call, callback) => {
     cells.started.value += 1;
+    const startMs = grpcHandlingTimed() ? performance.now() : -1;
     handler(call, (error, ...rest) => {
       cells.handled[codeOf(error as Partial<ServiceError> | null)]!.value += 1;
+      if (startMs >= 0) cells.observeHandling((performance.now() - startMs) / 1000);
       (callback as (...args: unknown[]) => void)(error, ...rest);
     });
   };
@@ -99,12 +102,14 @@ function measureUnaryLike(handler: UnaryLike, cells: GrpcMethodCells): UnaryLike
 function measureStreamingOut(handler: StreamingOut, cells: GrpcMethodCells): StreamingOut {
   return (call) => {
     cells.started.value += 1;
+    const startMs = grpcHandlingTimed() ? performance.now() : -1;
     let code = 0;
     let handled = false;
     const finish = (finalCode: number): void => {
       if (handled) return;
       handled = true;
       cells.handled[finalCode]!.value += 1;
+      if (startMs >= 0) cells.observeHandling((performance.now() - startMs) / 1000);
     };
     call.on('error', (error: Partial<ServiceError>) => (code = codeOf(error)));
     call.once('finish', () => finish(code));

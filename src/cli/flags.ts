@@ -23,6 +23,7 @@ const FLAGS = {
   'advertise-client-urls': 'urls',
   'listen-peer-urls': 'urls',
   'listen-metrics-urls': 'urls',
+  metrics: 'string',
   'initial-advertise-peer-urls': 'urls',
   'initial-cluster': 'string',
   'initial-cluster-state': 'string',
@@ -200,6 +201,8 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
   if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
     throw new FlagError(`--election-timeout (${electionTimeoutMs} ms) must be at least 5 times --heartbeat-interval (${heartbeatIntervalMs} ms)`);
   }
+  const metrics = flags.metrics ?? configDefaults.metrics;
+  if (metrics !== 'basic' && metrics !== 'extensive') throw new FlagError(`--metrics must be basic or extensive, got "${metrics}"`);
   const logLevel = flags['log-level'] ?? configDefaults.logLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new FlagError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
   // As etcd: 0 takes the default, a negative quota disables it (startupNotes says so).
@@ -216,6 +219,7 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
     advertiseClientUrls: urls('advertise-client-urls', configDefaults.advertiseClientUrls),
     listenPeerUrls: urls('listen-peer-urls', configDefaults.listenPeerUrls),
     listenMetricsUrls: urls('listen-metrics-urls', configDefaults.listenMetricsUrls),
+    metrics,
     initialAdvertisePeerUrls,
     initialCluster,
     initialClusterState: state,

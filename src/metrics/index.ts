@@ -8,4 +8,4 @@ export { heartbeatSendFailures, leaderChangesSeen, proposalsFailed, serverState,
 export { backendCommitSeconds, exponentialBuckets, secondsSince, walFsyncSeconds } from './etcd-disk.js';
 export { storeState, type StoreStateSource } from './etcd-mvcc.js';
 export { clientGrpcReceivedBytes, clientGrpcSentBytes, idLabel, peerCells, peerLinks, peerReceivedCell, type PeerCells, type PeerLinkSource } from './etcd-network.js';
-export { GRPC_CODE_NAMES, grpcMethodCells, type GrpcMethodCells, type GrpcType } from './grpc-server.js';
+export { enableExtensiveGrpcMetrics, GRPC_CODE_NAMES, grpcHandlingTimed, grpcMethodCells, type GrpcMethodCells, type GrpcType } from './grpc-server.js';

@@ -23,6 +23,8 @@ export interface ServerConfig {
   readonly listenPeerUrls: readonly string[];
   /** etcd's --listen-metrics-urls: extra plain-http listeners for /metrics and /health (none by default). */
   readonly listenMetricsUrls: readonly string[];
+  /** etcd's --metrics: 'extensive' adds grpc_server_handling_seconds (a histogram observation per call). */
+  readonly metrics: 'basic' | 'extensive';
   readonly initialAdvertisePeerUrls: readonly string[];
   /** From --initial-cluster: only consulted when the data dir is empty. */
   readonly initialCluster: readonly ClusterMemberSpec[];
@@ -53,6 +55,7 @@ export const configDefaults = {
   advertiseClientUrls: ['http://localhost:2379'],
   listenPeerUrls: ['http://localhost:2380'],
   listenMetricsUrls: [],
+  metrics: 'basic',
   initialAdvertisePeerUrls: ['http://localhost:2380'],
   initialClusterState: 'new',
   initialClusterToken: 'etcd-cluster',

@@ -3,7 +3,7 @@
 // member's own file only calls in. A process normally runs one member; a second one started in
 // the same process (tests) takes the gauges over until it stops.
 
-import { collectProcessMetrics, heartbeatSendFailures, idLabel, leaderChangesSeen, peerLinks, serverState, storeState } from '../metrics/index.js';
+import { collectProcessMetrics, enableExtensiveGrpcMetrics, heartbeatSendFailures, idLabel, leaderChangesSeen, peerLinks, serverState, storeState } from '../metrics/index.js';
 import type { MvccStore } from '../mvcc/mvcc-store.js';
 import type { WatchHub } from '../mvcc/watch-hub.js';
 import { MessageType, type Message, type RawNode } from '../raft/index.js';
@@ -15,7 +15,7 @@ import type { Proposals } from './proposals.js';
 
 export interface MemberMetricsParts {
   readonly memberId: number;
-  readonly config: Pick<ServerConfig, 'quotaBackendBytes' | 'heartbeatIntervalMs'>;
+  readonly config: Pick<ServerConfig, 'quotaBackendBytes' | 'heartbeatIntervalMs' | 'metrics'>;
   readonly node: RawNode;
   readonly store: MvccStore;
   readonly watchHub: WatchHub;
@@ -34,6 +34,7 @@ export class MemberMetrics {
   constructor(parts: MemberMetricsParts) {
     const { node, store, watchHub, proposals, kv, transport } = parts;
     collectProcessMetrics();
+    if (parts.config.metrics === 'extensive') enableExtensiveGrpcMetrics();
     this.heartbeats = new HeartbeatWatch(2 * parts.config.heartbeatIntervalMs);
     this.unbind = [
       // Called on every change of the core's soft state (member.ts, onLeaderChange) and on stop.

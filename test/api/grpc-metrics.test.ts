@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withGrpcMetrics } from '../../src/api/grpc-metrics.js';
 import { services } from '../../src/api/protos.js';
 import { strictService } from '../../src/api/wire/strict-services.js';
-import { renderMetrics } from '../../src/metrics/index.js';
-import { parseExposition, valueOf, type Exposition } from '../support/prometheus-text.js';
+import { enableExtensiveGrpcMetrics, renderMetrics } from '../../src/metrics/index.js';
+import { bucketBounds, parseExposition, samplesOf, valueOf, type Exposition } from '../support/prometheus-text.js';
 
 const KV = { grpc_type: 'unary', grpc_service: 'etcdserverpb.KV' };
 const WATCH = { grpc_type: 'bidi_stream', grpc_service: 'etcdserverpb.Watch', grpc_method: 'Watch' };
@@ -143,5 +143,23 @@ describe('withGrpcMetrics', () => {
     expect(await delta('grpc_server_handled_total', { ...WATCH, grpc_code: 'Canceled' })).toBe(1);
     expect(await delta('grpc_server_msg_received_total', WATCH)).toBe(6);
     expect(await delta('grpc_server_msg_sent_total', WATCH)).toBe(5);
+  });
+
+  // Last: --metrics=extensive cannot be turned off in a process.
+  it('times calls in grpc_server_handling_seconds only under --metrics=extensive, with go-grpc-prometheus\'s buckets', async () => {
+    await unary(kv, 'Range', { key: Buffer.from('a') });
+    expect(samplesOf(await metrics(), 'grpc_server_handling_seconds_count')).toEqual([]);
+    enableExtensiveGrpcMetrics();
+    const before = await metrics();
+    expect(before.help.get('grpc_server_handling_seconds')).toBe('Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.');
+    expect(before.type.get('grpc_server_handling_seconds')).toBe('histogram');
+    expect(valueOf(before, 'grpc_server_handling_seconds_count', { ...KV, grpc_method: 'Txn' })).toBe(0);
+    await unary(kv, 'Range', { key: Buffer.from('a') });
+    expect(await watch(watchClient, [{ create_request: { key: Buffer.from('k') } }])).toEqual({ responses: 1, code: 0 });
+    const after = await metrics();
+    expect(valueOf(after, 'grpc_server_handling_seconds_count', { ...KV, grpc_method: 'Range' })).toBe(1);
+    expect(valueOf(after, 'grpc_server_handling_seconds_count', WATCH)).toBe(1);
+    // As etcd 3.4.23 --metrics=extensive prints them (Prometheus's default buckets).
+    expect(bucketBounds(after, 'grpc_server_handling_seconds', { ...KV, grpc_method: 'Range' })).toEqual(['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf']);
   });
 });

@@ -92,6 +92,7 @@ describe('raftkv flags (etcd names)', () => {
     [['--max-snapshots', 'many'], /max-snapshots must be an integer >= 0/],
     [['--listen-metrics-urls', 'https://127.0.0.1:2381'], /plain http only/],
     [['--listen-metrics-urls', '127.0.0.1:2381'], /not a URL/],
+    [['--metrics', 'everything'], /--metrics must be basic or extensive/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseServerFlags(argv as string[])).toThrow(FlagError);
     expect(() => parseServerFlags(argv as string[])).toThrow(message as RegExp);
@@ -99,6 +100,8 @@ describe('raftkv flags (etcd names)', () => {
 
   it('takes --listen-metrics-urls as etcd does (none by default)', () => {
     expect(parseServerFlags([]).listenMetricsUrls).toEqual([]);
+    expect(parseServerFlags([]).metrics).toBe('basic');
+    expect(parseServerFlags(['--metrics=extensive']).metrics).toBe('extensive');
     expect(parseServerFlags(['--listen-metrics-urls', 'http://127.0.0.1:2381,http://[::1]:2381']).listenMetricsUrls).toEqual(['http://127.0.0.1:2381', 'http://[::1]:2381']);
   });
 

@@ -17,9 +17,9 @@ export function metricsUrl(member: MemberProcess): string {
   return `http://127.0.0.1:${port}/metrics`;
 }
 
-/** `size` members, each with --listen-metrics-urls on a port of its own. */
-export function startClusterWithMetrics(size: number): Promise<TestCluster> {
-  return TestCluster.start(size, [], null, async (members) => {
+/** `size` members, each with --listen-metrics-urls on a port of its own, and `flags`. */
+export function startClusterWithMetrics(size: number, flags: string[] = []): Promise<TestCluster> {
+  return TestCluster.start(size, flags, null, async (members) => {
     for (const member of members) {
       const port = await freePort();
       metricsPorts.set(member.name, port);

@@ -64,7 +64,9 @@ describeWithBinaries(['etcd'], '/metrics on --listen-metrics-urls', () => {
 
   it("serves etcd 3.4's peer metrics as a three-member etcd prints them, labelled by the peer's id", async () => {
     const reference = parseExposition(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'etcd-3.4-peer-metrics.txt'), 'utf8'));
-    const [first, second] = cluster.members as [typeof cluster.members[0], typeof cluster.members[0]];
+    // The leader and a follower: followers exchange messages with the leader only.
+    const first = await cluster.waitForLeader();
+    const second = cluster.members.find((member) => member !== first)!;
     const secondId = await memberIdLabel(cluster, second);
     // The round trip prober's first probe goes out as the peer stream connects.
     const exposition = await eventually('a round trip to the second member', async () => {

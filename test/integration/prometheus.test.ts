@@ -21,8 +21,8 @@ const FAILED_CODES = 'Unknown|FailedPrecondition|ResourceExhausted|Internal|Unav
  * Each alert's expression as the mixin writes it, less the threshold it is compared with (on a
  * healthy cluster the comparison rightly returns nothing; the measured side must return data).
  * etcdHighNumberOfLeaderChanges's subquery takes one point a minute; here one per scrape interval,
- * or a test shorter than two minutes would see no increase at all. etcdGRPCRequestsSlow is left out:
- * grpc_server_handling_seconds exists in etcd 3.4 only under --metrics=extensive, which raftkv lacks.
+ * or a test shorter than two minutes would see no increase at all. etcdGRPCRequestsSlow reads
+ * grpc_server_handling_seconds, which etcd 3.4 and raftkv export under --metrics=extensive only.
  */
 const ALERT_MEASURES: Record<string, string> = {
   etcdMembersDown: `max without (endpoint) (sum without (instance) (up{${SELECTOR}} == bool 0) or count without (To) (sum without (instance) (rate(etcd_network_peer_sent_failures_total{${SELECTOR}}[${FAILURE_RANGE}])) > 0.01))`,
@@ -30,6 +30,7 @@ const ALERT_MEASURES: Record<string, string> = {
   etcdNoLeader: `etcd_server_has_leader{${SELECTOR}}`,
   etcdHighNumberOfLeaderChanges: `increase((max without (instance) (etcd_server_leader_changes_seen_total{${SELECTOR}}) or 0*absent(etcd_server_leader_changes_seen_total{${SELECTOR}}))[15m:${SCRAPE_INTERVAL_SECONDS}s])`,
   etcdHighNumberOfFailedGRPCRequests: `100 * sum(rate(grpc_server_handled_total{${SELECTOR}, grpc_code=~"${FAILED_CODES}"}[5m])) without (grpc_type, grpc_code) / sum(rate(grpc_server_handled_total{${SELECTOR}}[5m])) without (grpc_type, grpc_code)`,
+  etcdGRPCRequestsSlow: `histogram_quantile(0.99, sum(rate(grpc_server_handling_seconds_bucket{${SELECTOR}, grpc_method!="Defragment", grpc_type="unary"}[5m])) without(grpc_type))`,
   etcdMemberCommunicationSlow: `histogram_quantile(0.99, rate(etcd_network_peer_round_trip_time_seconds_bucket{${SELECTOR}}[5m]))`,
   etcdHighNumberOfFailedProposals: `rate(etcd_server_proposals_failed_total{${SELECTOR}}[15m])`,
   etcdHighFsyncDurations: `histogram_quantile(0.99, rate(etcd_disk_wal_fsync_duration_seconds_bucket{${SELECTOR}}[5m]))`,
@@ -56,7 +57,7 @@ describeWithBinaries(['prometheus'], 'a real Prometheus scraping raftkv with etc
   let prometheus: TestPrometheus;
 
   beforeAll(async () => {
-    cluster = await startClusterWithMetrics(3);
+    cluster = await startClusterWithMetrics(3, ['--metrics=extensive']);
     prometheus = await TestPrometheus.start(binaries.prometheus!, JOB, cluster.members.map(instanceOf), SCRAPE_INTERVAL_SECONDS);
   }, 90_000);
 
@@ -80,6 +81,7 @@ describeWithBinaries(['prometheus'], 'a real Prometheus scraping raftkv with etc
       etcdInsufficientMembers: (results) => results.length === 1 && results[0]!.value === 3,
       etcdMembersDown: (results) => results.length === 1 && results[0]!.value === 0,
       etcdHighNumberOfFailedGRPCRequests: (results) => results.some((result) => result.metric.grpc_method === 'Put'),
+      etcdGRPCRequestsSlow: (results) => results.some((result) => result.metric.grpc_method === 'Put'),
     };
     for (const [alert, expression] of Object.entries(ALERT_MEASURES)) {
       const results = await eventually(`${alert} to return data`, async () => {
