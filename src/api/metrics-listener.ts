@@ -8,8 +8,11 @@ import { renderMetrics, type MetricsText } from '../metrics/index.js';
 
 export const METRICS_PATH = '/metrics';
 
-/** Answers a request it knows (true), or leaves it alone (false) for a 404. */
-export type MetricsListenerHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
+/**
+ * Answers a request it knows (true), or leaves it alone (false) for a 404; `path` is the URL's
+ * path without its query (the shape of the client port's HTTP endpoints).
+ */
+export type MetricsListenerHandler = (request: IncomingMessage, response: ServerResponse, path: string) => boolean;
 
 export interface MetricsListener {
   /** The bound port of each URL, in order (the real one for port 0). */
@@ -20,6 +23,13 @@ export interface MetricsListener {
 /** The process's metrics, as the client port's /metrics serves them too. */
 export function metricsText(): Promise<MetricsText> {
   return renderMetrics();
+}
+
+/** /metrics as an endpoint of the client port's HTTP side: answers that path, leaves the others. */
+export function metricsEndpoint(_request: IncomingMessage, response: ServerResponse, path: string): boolean {
+  if (path !== METRICS_PATH) return false;
+  void serveMetrics(response);
+  return true;
 }
 
 /** Writes the metrics as the answer to `response` (500 with the reason if they cannot be read). */
@@ -38,12 +48,9 @@ export async function startMetricsListener(urls: readonly string[], handle: Metr
   const ports: number[] = [];
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     // As etcd's mux: any method, the exact path, a query string ignored.
-    const path = (request.url ?? '/').split('?', 1)[0];
-    if (path === METRICS_PATH) {
-      void serveMetrics(response);
-      return;
-    }
-    if (handle(request, response)) return;
+    const path = (request.url ?? '/').split('?', 1)[0]!;
+    if (metricsEndpoint(request, response, path)) return;
+    if (handle(request, response, path)) return;
     response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
   };
   try {
