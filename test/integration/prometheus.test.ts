@@ -40,6 +40,9 @@ const ALERT_MEASURES: Record<string, string> = {
   etcdDatabaseHighFragmentationRatio: `last_over_time(etcd_mvcc_db_total_size_in_use_in_bytes{${SELECTOR}}[5m]) / last_over_time(etcd_mvcc_db_total_size_in_bytes{${SELECTOR}}[5m])`,
 };
 
+/** The alerts that read grpc_server_*: the client port's own series. */
+const GRPC_ALERTS = ['etcdHighNumberOfFailedGRPCRequests', 'etcdGRPCRequestsSlow'];
+
 /** The full etcdMembersDown expression, threshold included: fires while a member is down. */
 const MEMBERS_DOWN = `${ALERT_MEASURES.etcdMembersDown} > 0`;
 
@@ -65,12 +68,13 @@ describeWithBinaries(['prometheus'], 'a real Prometheus scraping raftkv with etc
     await Promise.all([prometheus?.stop(), cluster?.stop()]);
   });
 
-  it('returns data for the measured side of every alert of the etcd mixin', async () => {
+  /**
+   * Polls each alert's measured side until it returns finite data for the cluster, with a write
+   * every quarter second meanwhile: rate() over counters that stopped before Prometheus's first
+   * scrape is 0, and a quantile or ratio of zero rates is NaN, as it would be for an idle etcd.
+   */
+  async function expectDataFor(alerts: readonly string[]): Promise<Map<string, PrometheusResult[]>> {
     const leader = await cluster.waitForLeader();
-    // An invalid request for a non-OK code, and a write every quarter second while the test polls:
-    // rate() over counters that stopped before Prometheus's first scrape is 0, and a quantile or
-    // ratio of zero rates is NaN, as it would be for an idle etcd.
-    await expect(call(cluster.client(leader), 'Range', {})).rejects.toMatchObject({ code: 3 });
     let writes = 0;
     const traffic = setInterval(() => void call(cluster.client(leader), 'Put', { key: Buffer.from(`prometheus-${writes++ % 100}`), value: Buffer.from('v') }).catch(() => {}), 250);
     onTestFinished(() => clearInterval(traffic));
@@ -83,19 +87,33 @@ describeWithBinaries(['prometheus'], 'a real Prometheus scraping raftkv with etc
       etcdHighNumberOfFailedGRPCRequests: (results) => results.some((result) => result.metric.grpc_method === 'Put'),
       etcdGRPCRequestsSlow: (results) => results.some((result) => result.metric.grpc_method === 'Put'),
     };
-    for (const [alert, expression] of Object.entries(ALERT_MEASURES)) {
-      const results = await eventually(`${alert} to return data`, async () => {
-        const found = finite(await prometheus.query(expression));
+    const found = new Map<string, PrometheusResult[]>();
+    for (const alert of alerts) {
+      const expression = ALERT_MEASURES[alert]!;
+      found.set(alert, await eventually(`${alert} to return data`, async () => {
+        const results = finite(await prometheus.query(expression));
         // Per-member expressions have a series for each member; fsync, commit and round trip
         // need observations in two scrapes first.
-        const members = new Set(found.map((result) => result.metric.instance));
-        if (found.length === 0 || (perMember.includes(alert) && members.size < 3) || !(settled[alert]?.(found) ?? true)) throw new Error(JSON.stringify(found));
-        return found;
-      }, 60_000);
-      if (alert === 'etcdHighNumberOfFailedGRPCRequests') expect(results.every((result) => result.metric.grpc_service?.startsWith('etcdserverpb.'))).toBe(true);
-      if (alert === 'etcdDatabaseQuotaLowSpace') expect(results.every((result) => result.value > 0 && result.value < 1)).toBe(true);
+        const members = new Set(results.map((result) => result.metric.instance));
+        if (results.length === 0 || (perMember.includes(alert) && members.size < 3) || !(settled[alert]?.(results) ?? true)) throw new Error(JSON.stringify(results));
+        return results;
+      }, 60_000));
     }
+    return found;
+  }
+
+  it('returns data for the measured side of every alert of the etcd mixin on members, disks, peers and quota', async () => {
+    const found = await expectDataFor(Object.keys(ALERT_MEASURES).filter((alert) => !GRPC_ALERTS.includes(alert)));
+    expect(found.get('etcdDatabaseQuotaLowSpace')!.every((result) => result.value > 0 && result.value < 1)).toBe(true);
     expect(await prometheus.query(MEMBERS_DOWN)).toEqual([]);
+  }, 240_000);
+
+  // Reads the client port's grpc_server_* series: src/api/client-server.ts must serve its services through withGrpcMetrics.
+  it('returns data for the gRPC alerts of the etcd mixin, by service and method', async () => {
+    const leader = await cluster.waitForLeader();
+    await expect(call(cluster.client(leader), 'Range', {})).rejects.toMatchObject({ code: 3 });
+    const found = await expectDataFor(GRPC_ALERTS);
+    for (const results of found.values()) expect(results.every((result) => result.metric.grpc_service?.startsWith('etcdserverpb.'))).toBe(true);
   }, 240_000);
 
   it('shows a member killed with SIGKILL as down, and its peers counting send failures to it', async () => {
