@@ -22,6 +22,8 @@ const FLAGS = {
   'listen-client-urls': 'urls',
   'advertise-client-urls': 'urls',
   'listen-peer-urls': 'urls',
+  'listen-metrics-urls': 'urls',
+  metrics: 'string',
   'initial-advertise-peer-urls': 'urls',
   'initial-cluster': 'string',
   'initial-cluster-state': 'string',
@@ -199,6 +201,8 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
   if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
     throw new FlagError(`--election-timeout (${electionTimeoutMs} ms) must be at least 5 times --heartbeat-interval (${heartbeatIntervalMs} ms)`);
   }
+  const metrics = flags.metrics ?? configDefaults.metrics;
+  if (metrics !== 'basic' && metrics !== 'extensive') throw new FlagError(`--metrics must be basic or extensive, got "${metrics}"`);
   const logLevel = flags['log-level'] ?? configDefaults.logLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new FlagError(`--log-level must be debug, info, warn or error, got "${logLevel}"`);
   // As etcd: 0 takes the default, a negative quota disables it (startupNotes says so).
@@ -214,6 +218,8 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
     listenClientUrls: urls('listen-client-urls', configDefaults.listenClientUrls),
     advertiseClientUrls: urls('advertise-client-urls', configDefaults.advertiseClientUrls),
     listenPeerUrls: urls('listen-peer-urls', configDefaults.listenPeerUrls),
+    listenMetricsUrls: urls('listen-metrics-urls', configDefaults.listenMetricsUrls),
+    metrics,
     initialAdvertisePeerUrls,
     initialCluster,
     initialClusterState: state,
@@ -234,6 +240,9 @@ export function parseServerFlags(argv: readonly string[], env: NodeJS.ProcessEnv
     peerTls,
   };
   checkSchemes('listen-client-urls', config.listenClientUrls, clientTls);
+  for (const url of config.listenMetricsUrls) {
+    if (!url.startsWith('http:')) throw new FlagError(`--listen-metrics-urls: ${url}: raftkv serves /metrics and /health there over plain http only`);
+  }
   checkSchemes('listen-peer-urls', config.listenPeerUrls, peerTls);
   return config;
 }

@@ -3,6 +3,7 @@
 
 import { pino } from 'pino';
 import { startClientServer } from '../api/client-server.js';
+import { startMetricsListener } from '../api/metrics-listener.js';
 import { Failpoints } from '../failpoints/failpoints.js';
 import { RaftMember } from '../server/member.js';
 import { startFailpointServer } from './failpoint-server.js';
@@ -68,6 +69,18 @@ async function main(): Promise<void> {
   });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  // ---- etcd's --listen-metrics-urls (issue 17, metrics branch): /metrics here; the integrator
+  // routes /health through startMetricsListener's handler argument.
+  if (config.listenMetricsUrls.length > 0) {
+    try {
+      await startMetricsListener(config.listenMetricsUrls);
+    } catch (error) {
+      logger.error({ err: error, metricsUrls: config.listenMetricsUrls }, 'cannot listen for metrics');
+      process.exit(EXIT_START_FAILED);
+    }
+    logger.info({ metricsUrls: config.listenMetricsUrls }, 'serving /metrics');
+  }
 }
 
 await main();

@@ -21,6 +21,10 @@ export interface ServerConfig {
   readonly listenClientUrls: readonly string[];
   readonly advertiseClientUrls: readonly string[];
   readonly listenPeerUrls: readonly string[];
+  /** etcd's --listen-metrics-urls: extra plain-http listeners for /metrics and /health (none by default). */
+  readonly listenMetricsUrls: readonly string[];
+  /** etcd's --metrics: 'extensive' adds grpc_server_handling_seconds (a histogram observation per call). */
+  readonly metrics: 'basic' | 'extensive';
   readonly initialAdvertisePeerUrls: readonly string[];
   /** From --initial-cluster: only consulted when the data dir is empty. */
   readonly initialCluster: readonly ClusterMemberSpec[];
@@ -50,6 +54,8 @@ export const configDefaults = {
   listenClientUrls: ['http://localhost:2379'],
   advertiseClientUrls: ['http://localhost:2379'],
   listenPeerUrls: ['http://localhost:2380'],
+  listenMetricsUrls: [],
+  metrics: 'basic',
   initialAdvertisePeerUrls: ['http://localhost:2380'],
   initialClusterState: 'new',
   initialClusterToken: 'etcd-cluster',

@@ -17,6 +17,9 @@ import type { Membership } from './membership.js';
 import type { MemberBasics } from './parts.js';
 import type { DeleteRangeRequest, InternalRequest, PutRequest, TxnRequest } from './requests.js';
 import { txnWrites } from './validate.js';
+import { SLOW_APPLY_SECONDS, slowApplies } from '../metrics/index.js';
+
+const SLOW_APPLY_MS = SLOW_APPLY_SECONDS * 1000;
 
 export interface ApplyResult {
   readonly revision: number;
@@ -62,7 +65,9 @@ export class EntryApplier {
         logger.error({ index: entry.index }, 'skipped a committed entry that does not decode');
         continue;
       }
+      const startMs = performance.now();
       const result = this.applyRequest(request, entry.index);
+      if (performance.now() - startMs > SLOW_APPLY_MS) slowApplies.inc();
       if (request.member_id === memberId) results.set(request.request_id, result);
     }
     if (entries.length > 0) store.markApplied(entries[entries.length - 1].index);

@@ -29,6 +29,11 @@ export class KvFront implements KvServer {
     return this.parts.header(revision);
   }
 
+  /** The store's size as last measured (every second): etcd_mvcc_db_total_size_in_bytes. */
+  get measuredStoreBytes(): number {
+    return this.storeBytes;
+  }
+
   /** Measures the store's size, in the background, for the quota check. */
   measureSize(): void {
     void this.parts.store.approximateBytes().then((bytes) => (this.storeBytes = bytes), () => {});

@@ -23,6 +23,7 @@ import { Leadership } from './leadership.js';
 import { StorePacer } from './store-pacer.js';
 import { MemberLeases } from './leases.js';
 import { Membership } from './membership.js';
+import { MemberMetrics } from './member-metrics.js';
 import type { FrontBasics, MemberBasics } from './parts.js';
 import { Proposals } from './proposals.js';
 import { ReadIndexBatcher } from './read-index.js';
@@ -78,6 +79,7 @@ export class RaftMember {
   private readonly pacer: StorePacer;
   private readonly snapshots: MemberSnapshots;
   private readonly inbox: SnapshotInbox;
+  private readonly metrics: MemberMetrics;
   /** What the API serves from this member (servers.ts). */
   readonly servers: MemberServers;
   private readyInFlight = false;
@@ -151,6 +153,7 @@ export class RaftMember {
       onSynced: () => this.schedule(),
     });
     this.inbox = new SnapshotInbox(storeDirectoryOf(config), logger);
+    this.metrics = new MemberMetrics({ ...basics, config, store, watchHub: this.watchHub, proposals: this.proposals, kv: this.kv, transport: parts.transport, leadership: this.leadership });
     this.servers = this.buildServers();
   }
 
@@ -340,6 +343,7 @@ export class RaftMember {
 
   /** Messages to the transport; each MsgSnap on a stream of its own, with the store's dump (snapshots.ts). */
   private send(messages: readonly Message[]): void {
+    this.metrics.sending(messages);
     if (!messages.some(isSnap)) {
       this.transport.send(messages);
       this.transport.flush();
@@ -469,6 +473,7 @@ export class RaftMember {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.metrics.stop();
     if (this.ticker !== null) clearInterval(this.ticker);
     this.pacer.stop();
     this.proposals.stop();

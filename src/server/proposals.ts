@@ -6,6 +6,7 @@ import { ProposalDroppedError, type ConfChange, type RawNode } from '../raft/ind
 import type { ApplyResult } from './entry-applier.js';
 import { ServerError, ServerErrorCode } from './errors.js';
 import { encodeInternalRequest, encodeMemberContext, type InternalRequest } from './requests.js';
+import { proposalsFailed } from '../metrics/index.js';
 
 /** Proposals waiting for their entry to apply on this member. */
 const PENDING_PROPOSALS_MAX = 100_000;
@@ -53,6 +54,11 @@ export class Proposals {
     });
   }
 
+  /** Proposals waiting for their entry to apply here (etcd_server_proposals_pending). */
+  get pendingCount(): number {
+    return this.waiters.size;
+  }
+
   /** Hands the turn's queued requests to the core as one batch. */
   flush(): void {
     if (this.queue.length === 0) return;
@@ -62,6 +68,7 @@ export class Proposals {
       this.options.node.proposeBatch(batch.map((proposal) => proposal.data));
     } catch (error) {
       if (!(error instanceof ProposalDroppedError)) throw error;
+      proposalsFailed.inc(batch.length);
       const failure = ServerError.of(ServerErrorCode.NoLeader, { cause: error });
       for (const { requestId } of batch) this.finish(requestId)?.reject(failure);
     }
@@ -94,11 +101,13 @@ export class Proposals {
       try {
         hand(requestId);
       } catch (error) {
+        if (error instanceof ProposalDroppedError) proposalsFailed.inc();
         reject(error instanceof ProposalDroppedError ? ServerError.of(ServerErrorCode.NoLeader, { cause: error }) : error);
         return;
       }
       const timer = setTimeout(() => {
         this.waiters.delete(requestId);
+        proposalsFailed.inc();
         reject(ServerError.of(ServerErrorCode.Timeout));
       }, this.options.requestTimeoutMs);
       this.waiters.set(requestId, { resolve, reject, timer });

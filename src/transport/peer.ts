@@ -13,6 +13,8 @@ import { estimateMessageBytes, MessageQueue } from './message-queue.js';
 import type { TransportSettings } from './options.js';
 import { forwardMethod, messageStreamMethod, readAcceptance, streamMetadata, type SnapshotFrame, type StreamHeader } from './service.js';
 import { streamSnapshot, type SnapshotMessage, type SnapshotSource } from './snapshot-stream.js';
+import { peerCells, type PeerCells } from '../metrics/index.js';
+import { RoundTripProber } from './round-trip-prober.js';
 
 /** What a peer needs from its transport. */
 export interface PeerContext {
@@ -54,6 +56,11 @@ export class Peer {
   private closed = false;
   private sent = 0;
   private dropped = 0;
+  /** This link's etcd_network_* series (metrics room), found once. */
+  private readonly cells: PeerCells;
+  private readonly prober: RoundTripProber;
+  /** Counts each batch's bytes as grpc-js serializes it for the message stream. */
+  private readonly serializeCounted: (batch: readonly Message[]) => Buffer;
 
   constructor(
     readonly id: number,
@@ -63,6 +70,16 @@ export class Peer {
     this.addresses = addresses;
     this.queue = new MessageQueue(context.settings.queueMessagesMax, context.settings.frameBytesMax);
     this.backoff = new Backoff(context.settings.reconnectDelayMs.initial, context.settings.reconnectDelayMs.max);
+    this.cells = peerCells(context.settings.memberId, id);
+    const serialize = messageStreamMethod.requestSerialize;
+    const sentBytes = this.cells.sentBytes;
+    this.serializeCounted = (batch) => {
+      const bytes = serialize(batch);
+      sentBytes.value += bytes.byteLength;
+      return bytes;
+    };
+    this.prober = new RoundTripProber(() => this.clientFor(this.currentAddress()), this.cells.observeRoundTrip);
+    this.prober.start();
     // Connect at once: the stream is ready before the first message, and a dead peer is noticed.
     this.openStream();
   }
@@ -86,7 +103,17 @@ export class Peer {
       return;
     }
     const address = this.currentAddress();
-    const call = streamSnapshot(this.clientFor(address), message, source, this.streamHeader(), (error) => {
+    // The body's bytes count as sent to the peer as they are read for the call (as etcd counts a snapshot's).
+    const sentBytes = this.cells.sentBytes;
+    const counted: SnapshotSource = {
+      read: async () => {
+        const chunk = await source.read();
+        if (chunk !== null) sentBytes.value += chunk.byteLength;
+        return chunk;
+      },
+      close: () => source.close(),
+    };
+    const call = streamSnapshot(this.clientFor(address), message, counted, this.streamHeader(), (error) => {
       this.snapshotCalls.delete(call);
       if (this.closed) return;
       if (error === null) {
@@ -136,6 +163,7 @@ export class Peer {
   /** Stops everything; callbacks for this peer stop too (in-flight snapshots report nothing). */
   close(): void {
     this.closed = true;
+    this.prober.stop();
     this.abandonStream();
     for (const call of this.snapshotCalls) call.cancel();
     this.snapshotCalls.clear();
@@ -146,9 +174,9 @@ export class Peer {
   private openStream(): void {
     if (this.closed) return;
     const address = this.currentAddress();
-    const { path, requestSerialize, responseDeserialize } = messageStreamMethod;
+    const { path, responseDeserialize } = messageStreamMethod;
     const metadata = streamMetadata(this.streamHeader());
-    const stream: MessageStream = this.clientFor(address).makeClientStreamRequest(path, requestSerialize, responseDeserialize, metadata, {}, (error) =>
+    const stream: MessageStream = this.clientFor(address).makeClientStreamRequest(path, this.serializeCounted, responseDeserialize, metadata, {}, (error) =>
       this.onStreamEnded(stream, address, error),
     );
     stream.on('metadata', (response: Metadata) => this.onStreamAccepted(stream, address, response));
@@ -182,6 +210,7 @@ export class Peer {
     this.backoff.reset();
     this.context.warnings.reset(`down:${this.id}`);
     this.logger().info({ peer: this.id, url: address.url }, 'peer stream connected');
+    this.prober.probe();
     this.flush();
   }
 
@@ -191,6 +220,10 @@ export class Peer {
     const wasConnected = this.connected;
     this.resetStreamState();
     if (this.closed) return;
+    // A failed attempt to reach the peer is a send failure (etcd counts each failed send), and a
+    // lost stream a disconnection; the messages it held count as they are dropped (recordDrop).
+    this.cells.sentFailures.value += 1;
+    if (wasConnected) this.cells.disconnected.value += 1;
     this.context.warnings.warn(
       `down:${this.id}`,
       { peer: this.id, url: address.url, code: error?.code, details: error?.details ?? 'stream ended' },
@@ -260,6 +293,7 @@ export class Peer {
 
   private recordDrop(reason: string, detail: string, count = 1): void {
     this.dropped += count;
+    this.cells.sentFailures.value += count;
     this.dropsToReport = true;
     this.context.warnings.warn(`drop:${this.id}:${reason}`, { peer: this.id, reason, detail, dropped: this.dropped }, 'dropping messages for peer');
   }

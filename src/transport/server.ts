@@ -16,6 +16,8 @@ import {
   acceptanceMetadata,
   checkStreamHeader,
   claimedSender,
+  deserializeMessageBatch,
+  messageStreamMethod,
   raftService,
   readStreamHeader,
   toServiceError,
@@ -27,6 +29,19 @@ import {
 } from './service.js';
 import { receiveSnapshot, type SnapshotMessage, type SnapshotSink } from './snapshot-stream.js';
 import { SnapshotsNotAcceptedError } from './errors.js';
+import { peerReceivedCell } from '../metrics/index.js';
+
+/** A batch off a peer's message stream, with its size on the wire (etcd_network_peer_received_bytes_total). */
+interface ReceivedBatch {
+  readonly messages: Message[];
+  readonly byteLength: number;
+}
+
+/** The service as this side serves it: message batches arrive with their byte counts. */
+const servedRaftService = {
+  ...raftService,
+  messageStream: { ...messageStreamMethod, requestDeserialize: (bytes: Buffer): ReceivedBatch => ({ messages: deserializeMessageBatch(bytes), byteLength: bytes.byteLength }) },
+};
 
 export class PeerServer {
   private readonly server: Server;
@@ -44,8 +59,8 @@ export class PeerServer {
     // A peer's stream may have this much in flight before this member reads it (HTTP/2's default
     // is 64 KiB, a round trip per 64 KiB of a snapshot: about 45 MB/s here).
     setGrpcHttp2ServerOptions(this.server, { settings: { initialWindowSize: PEER_STREAM_WINDOW_BYTES } });
-    this.server.addService(raftService, {
-      messageStream: (call: ServerReadableStream<Message[], Ack>, callback: sendUnaryData<Ack>) => this.acceptMessageStream(call, callback),
+    this.server.addService(servedRaftService, {
+      messageStream: (call: ServerReadableStream<ReceivedBatch, Ack>, callback: sendUnaryData<Ack>) => this.acceptMessageStream(call, callback),
       snapshotStream: (call: ServerReadableStream<SnapshotFrame, Ack>, callback: sendUnaryData<Ack>) => this.acceptSnapshotStream(call, callback),
       identify: (_call: ServerUnaryCall<Empty, Identity>, callback: sendUnaryData<Identity>) =>
         callback(null, { clusterId: this.settings.clusterId, memberId: this.settings.memberId }),
@@ -70,12 +85,16 @@ export class PeerServer {
     this.server.forceShutdown();
   }
 
-  private acceptMessageStream(call: ServerReadableStream<Message[], Ack>, callback: sendUnaryData<Ack>): void {
+  private acceptMessageStream(call: ServerReadableStream<ReceivedBatch, Ack>, callback: sendUnaryData<Ack>): void {
     const header = this.admit(call.metadata, callback);
     if (header === null) return;
     call.sendMetadata(acceptanceMetadata(this.settings));
     this.onPeerDialedIn(header.from);
-    call.on('data', (messages: Message[]) => this.deliver(messages));
+    const receivedBytes = peerReceivedCell(header.from);
+    call.on('data', (batch: ReceivedBatch) => {
+      receivedBytes.value += batch.byteLength;
+      this.deliver(batch.messages);
+    });
     call.on('end', () => callback(null, ACK));
     call.on('error', (error: Error) => this.settings.logger.debug({ peer: header.from, error: error.message }, 'inbound message stream failed'));
   }
@@ -88,7 +107,20 @@ export class PeerServer {
       this.refuse(header.from, new SnapshotsNotAcceptedError(), callback);
       return;
     }
-    receiveSnapshot(call, openSink, this.settings.snapshotBytesMax).then(
+    // The body's bytes count as received from the peer as they are written to the sink.
+    const receivedBytes = peerReceivedCell(header.from);
+    const openCountedSink = (message: SnapshotMessage): SnapshotSink => {
+      const sink = openSink(message);
+      return {
+        write: (chunk) => {
+          receivedBytes.value += chunk.byteLength;
+          return sink.write(chunk);
+        },
+        finish: () => sink.finish(),
+        abort: () => sink.abort(),
+      };
+    };
+    receiveSnapshot(call, openCountedSink, this.settings.snapshotBytesMax).then(
       (message) => {
         // Handed to the node before the ack: the sender reports success only for a delivered snapshot.
         this.deliver([message]);

@@ -90,9 +90,19 @@ describe('raftkv flags (etcd names)', () => {
     [['--log-level', 'loud'], /log-level/],
     [['--max-wals', '-1'], /max-wals must be an integer >= 0/],
     [['--max-snapshots', 'many'], /max-snapshots must be an integer >= 0/],
+    [['--listen-metrics-urls', 'https://127.0.0.1:2381'], /plain http only/],
+    [['--listen-metrics-urls', '127.0.0.1:2381'], /not a URL/],
+    [['--metrics', 'everything'], /--metrics must be basic or extensive/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseServerFlags(argv as string[])).toThrow(FlagError);
     expect(() => parseServerFlags(argv as string[])).toThrow(message as RegExp);
+  });
+
+  it('takes --listen-metrics-urls as etcd does (none by default)', () => {
+    expect(parseServerFlags([]).listenMetricsUrls).toEqual([]);
+    expect(parseServerFlags([]).metrics).toBe('basic');
+    expect(parseServerFlags(['--metrics=extensive']).metrics).toBe('extensive');
+    expect(parseServerFlags(['--listen-metrics-urls', 'http://127.0.0.1:2381,http://[::1]:2381']).listenMetricsUrls).toEqual(['http://127.0.0.1:2381', 'http://[::1]:2381']);
   });
 
   it('groups several peer URLs of one member in --initial-cluster', () => {

@@ -32,6 +32,8 @@ export interface MemberProcess {
   /** Where the others reach this member's peer port, when a test proxy sits in front of it. */
   advertisedPeerPort?: number;
   readonly dataDir: string;
+  /** Flags for this member alone, after the cluster's (e.g. its own --listen-metrics-urls). */
+  flags?: readonly string[];
   process: ChildProcess | null;
   output: string;
 }
@@ -113,6 +115,7 @@ export class TestCluster {
       '--election-timeout=500',
       '--log-level=warn',
       ...this.extraFlags,
+      ...(member.flags ?? []),
       ...overrideFlags,
     ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     member.output = '';
