@@ -22,6 +22,7 @@ import { JsonGateway } from './http/gateway.js';
 import { GATEWAY_ROUTES } from './http/routes.js';
 import { HealthEndpoints } from './http/health.js';
 import { grpcHealthService } from './grpc-health.js';
+import { withGrpcMetrics } from './grpc-metrics.js';
 
 /** gRPC framing on top of the largest request etcd accepts (its own margin). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -57,15 +58,21 @@ export async function startClientServer(member: MemberServers, options: ClientSe
   acceptEtcdMetadataSizes(grpc);
   const encoder = new WatchResponseEncoder(acceptPreEncodedWatchResponses(services.Watch.service));
   acceptPreEncodedRangeResponses(services.KV.service);
-  const served = new Map<string, readonly [ServiceDefinition, UntypedServiceImplementation]>([
-    ['KV', strictService(services.KV.service, kvService(member.kv))],
-    ['Cluster', strictService(services.Cluster.service, clusterService(member.cluster))],
-    ['Maintenance', strictService(services.Maintenance.service, maintenanceService(member.maintenance))],
-    ['Watch', strictService(services.Watch.service, watchService(member.watch, { progressNotifyIntervalMs: member.watchProgressNotifyIntervalMs, leaderMonitor, encoder }))],
-    ['Lease', strictService(services.Lease.service, leaseService(member.lease, leaderMonitor))],
-  ]);
+  // Measured (grpc_server_*) on both paths: etcd's gateway is a gRPC client of its own server, so
+  // etcd counts a JSON call as a gRPC call too.
+  const served = new Map<string, readonly [ServiceDefinition, UntypedServiceImplementation]>(
+    (
+      [
+        ['KV', strictService(services.KV.service, kvService(member.kv))],
+        ['Cluster', strictService(services.Cluster.service, clusterService(member.cluster))],
+        ['Maintenance', strictService(services.Maintenance.service, maintenanceService(member.maintenance))],
+        ['Watch', strictService(services.Watch.service, watchService(member.watch, { progressNotifyIntervalMs: member.watchProgressNotifyIntervalMs, leaderMonitor, encoder }))],
+        ['Lease', strictService(services.Lease.service, leaseService(member.lease, leaderMonitor))],
+      ] as const
+    ).map(([name, [definition, implementation]]) => [name, withGrpcMetrics(definition, implementation)]),
+  );
   const servedPaths = new Set<string>();
-  for (const [definition, implementation] of [...served.values(), grpcHealthService(member)]) {
+  for (const [definition, implementation] of [...served.values(), withGrpcMetrics(...grpcHealthService(member))]) {
     grpc.addService(definition, implementation);
     for (const [name, method] of Object.entries(definition)) if (implementation[name] !== undefined) servedPaths.add(method.path);
   }

@@ -2,8 +2,9 @@
 // gracefully on SIGTERM/SIGINT (handing leadership away first when this member leads).
 
 import { pino } from 'pino';
-import { startClientServer } from '../api/client-server.js';
-import { startMetricsListener } from '../api/metrics-listener.js';
+import { requestTimeoutMs, startClientServer } from '../api/client-server.js';
+import { HealthEndpoints } from '../api/http/health.js';
+import { metricsEndpoint, startMetricsListener } from '../api/metrics-listener.js';
 import { Failpoints } from '../failpoints/failpoints.js';
 import { RaftMember } from '../server/member.js';
 import { startFailpointServer } from './failpoint-server.js';
@@ -41,8 +42,20 @@ async function main(): Promise<void> {
     console.error(`raftkv: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(EXIT_START_FAILED);
   }
-  const server = await startClientServer(member.servers, { urls: config.listenClientUrls, tls: config.clientTls, maxRequestBytes: config.maxRequestBytes });
+  const server = await startClientServer(member.servers, { urls: config.listenClientUrls, tls: config.clientTls, maxRequestBytes: config.maxRequestBytes, httpEndpoints: [metricsEndpoint] });
   logger.info({ clientUrls: config.listenClientUrls }, 'serving client requests');
+  if (config.listenMetricsUrls.length > 0) {
+    // etcd's --listen-metrics-urls: plain HTTP with /metrics and /health only (etcd answers its
+    // other paths, /version and /readyz among them, with 404 there).
+    const health = new HealthEndpoints(member.servers, requestTimeoutMs(member.servers.electionTimeoutMs));
+    try {
+      await startMetricsListener(config.listenMetricsUrls, (req, res, path) => path === '/health' && health.serve(req, res, path));
+    } catch (error) {
+      logger.error({ err: error, metricsUrls: config.listenMetricsUrls }, 'cannot listen for metrics');
+      process.exit(EXIT_START_FAILED);
+    }
+    logger.info({ metricsUrls: config.listenMetricsUrls }, 'serving /metrics and /health');
+  }
   const MiB = 1024 * 1024;
   startIdleHeapCompaction((compaction) =>
     logger.info(
@@ -69,18 +82,6 @@ async function main(): Promise<void> {
   });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-
-  // ---- etcd's --listen-metrics-urls (issue 17, metrics branch): /metrics here; the integrator
-  // routes /health through startMetricsListener's handler argument.
-  if (config.listenMetricsUrls.length > 0) {
-    try {
-      await startMetricsListener(config.listenMetricsUrls);
-    } catch (error) {
-      logger.error({ err: error, metricsUrls: config.listenMetricsUrls }, 'cannot listen for metrics');
-      process.exit(EXIT_START_FAILED);
-    }
-    logger.info({ metricsUrls: config.listenMetricsUrls }, 'serving /metrics');
-  }
 }
 
 await main();

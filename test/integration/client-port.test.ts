@@ -13,7 +13,7 @@ import { credentials as grpcCredentials, loadPackageDefinition, type ChannelCred
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PROTO_ROOT } from '../../src/grpc/proto-root.js';
 import { makeCertificates, type TestCertificate } from '../support/certificates.js';
-import { TestCluster, call, eventually } from './harness.js';
+import { TestCluster, call, eventually, freePort } from './harness.js';
 
 const Health = (((loadPackageDefinition(loadSync('grpc/health/v1/health.proto', { includeDirs: [PROTO_ROOT], enums: String })).grpc as GrpcObject).health as GrpcObject).v1 as GrpcObject).Health as ServiceClientConstructor;
 
@@ -117,6 +117,27 @@ describe('one client port for gRPC and HTTP', () => {
     expect([oneCheck.status, await oneCheck.text()]).toEqual([200, 'ok\n']);
     const live = await fetch(`${base}/livez?verbose`);
     expect([live.status, await live.text()]).toEqual([200, '[+]serializable_read ok\nlivez check passed\n']);
+  }, 60_000);
+
+  it('serves /metrics on the client port, counts a JSON call as a gRPC call as etcd does, and /metrics and /health alone on --listen-metrics-urls', async () => {
+    const metricsPort = await freePort();
+    cluster = await TestCluster.start(1, [`--listen-metrics-urls=http://127.0.0.1:${metricsPort}`]);
+    const [m1] = cluster.members as [typeof cluster.members[0]];
+    const base = `http://127.0.0.1:${m1.clientPort}`;
+    const handledPuts = async (): Promise<number> => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_method="Put"') && l.includes('grpc_code="OK"'));
+      return Number(line?.split(' ').at(-1));
+    };
+    const before = await handledPuts();
+    expect((await postJson(`${base}/v3/kv/put`, { key: b64('counted'), value: b64('v') })).status).toBe(200);
+    await call(cluster.client(m1), 'Put', { key: Buffer.from('counted'), value: Buffer.from('v') });
+    expect(await handledPuts()).toBe(before + 2);
+
+    const metricsBase = `http://127.0.0.1:${metricsPort}`;
+    expect((await (await fetch(`${metricsBase}/metrics`)).text())).toContain('etcd_server_has_leader 1');
+    expect(await getJson(`${metricsBase}/health`)).toEqual({ status: 200, body: { health: 'true', reason: '' } });
+    for (const path of ['/version', '/readyz', '/v3/kv/range']) expect((await fetch(`${metricsBase}${path}`, { method: path.startsWith('/v3') ? 'POST' : 'GET' })).status).toBe(404);
   }, 60_000);
 
   it('keeps serving after connections that send too little, or junk, on either protocol', async () => {

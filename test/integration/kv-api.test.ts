@@ -116,7 +116,7 @@ describe('KV over gRPC', () => {
     expect(hashes[0].hash).toBe(current.hash);
     const overHttp = await fetch(`http://127.0.0.1:${m2.clientPort}/v3/maintenance/hash`, { method: 'POST', body: '{}' });
     expect(overHttp.status).toBe(200);
-    expect((await overHttp.json()).hash).toBe(hashes[0].hash);
+    expect(((await overHttp.json()) as { hash: number }).hash).toBe(hashes[0].hash);
   });
 
   it("refuses bad requests with etcd's messages and keeps serving", async () => {
