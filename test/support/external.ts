@@ -1,4 +1,4 @@
-// Tests that need a binary from outside the repository (etcd, etcdctl) use this: when the binary is
+// Tests that need a binary from outside the repository (etcd, etcdctl, prometheus) use this: when the binary is
 // missing they skip with a visible message, unless RAFTKV_REQUIRE_EXTERNAL=1 (as in CI), where a
 // missing binary is a failure.
 
@@ -12,6 +12,9 @@ export function findBinary(name: string): string | null {
     return null;
   }
 }
+
+/** The Debian package that brings each binary (.ci/run installs them). */
+const DEBIAN_PACKAGE_OF: Readonly<Record<string, string>> = { etcd: 'etcd-server', etcdctl: 'etcd-client', prometheus: 'prometheus' };
 
 export const externalRequired = process.env.RAFTKV_REQUIRE_EXTERNAL === '1';
 
@@ -34,6 +37,7 @@ export function describeWithBinaries(names: readonly string[], title: string, bo
     });
     return;
   }
-  console.warn(`SKIPPED "${title}": ${missing.join(', ')} not installed (apt-get install -y etcd-server etcd-client)`);
+  const packages = [...new Set(missing.map((name) => DEBIAN_PACKAGE_OF[name] ?? name))];
+  console.warn(`SKIPPED "${title}": ${missing.join(', ')} not installed (apt-get install -y ${packages.join(' ')})`);
   describe.skip(`${title} (skipped: ${missing.join(', ')} not installed)`, () => body(paths));
 }
