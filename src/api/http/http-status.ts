@@ -15,7 +15,8 @@ const HTTP_BY_GRPC: Record<number, number> = {
   [status.PERMISSION_DENIED]: 403,
   [status.UNAUTHENTICATED]: 401,
   [status.RESOURCE_EXHAUSTED]: 429,
-  [status.FAILED_PRECONDITION]: 412,
+  // grpc-gateway v1 deliberately does not say 412 Precondition Failed here.
+  [status.FAILED_PRECONDITION]: 400,
   [status.ABORTED]: 409,
   [status.OUT_OF_RANGE]: 400,
   [status.UNIMPLEMENTED]: 501,
@@ -49,17 +50,42 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Headers': 'accept, content-type, authorization',
 };
 
-/** A failed unary call: `{"error": M, "message": M, "code": C}` with the mapped HTTP status. */
-export function writeCallError(res: ServerResponse, failure: GrpcStatus): void {
-  const body = JSON.stringify({ error: failure.details, message: failure.details, code: failure.code });
-  res.writeHead(httpStatusOf(failure.code), { ...CORS_HEADERS, 'Content-Type': 'application/json' });
+/** The trailer a gRPC server sends with a failed call, which grpc-gateway forwards. */
+const GRPC_TRAILER = 'Grpc-Trailer-Content-Type';
+
+/**
+ * A failed call: `{"error": M, "message": M, "code": C}` with the mapped HTTP status (jsonpb leaves
+ * out an empty message). When the gRPC server answered the failure (`answered`), grpc-gateway
+ * forwards the server's trailer, content-type, as an HTTP trailer; a request it could not even
+ * read never reached the server and has none.
+ */
+export function writeCallError(res: ServerResponse, failure: GrpcStatus, { answered }: { answered: boolean }): void {
+  const body = JSON.stringify(failure.details === '' ? { code: failure.code } : { error: failure.details, message: failure.details, code: failure.code });
+  if (answered) {
+    res.writeHead(httpStatusOf(failure.code), { ...CORS_HEADERS, 'Content-Type': 'application/json', Trailer: GRPC_TRAILER });
+    res.write(body);
+    res.addTrailers({ [GRPC_TRAILER]: 'application/grpc' });
+    res.end();
+    return;
+  }
+  writeJson(res, httpStatusOf(failure.code), body);
+}
+
+/** A whole JSON answer, with its length, as Go's server sends a short answer written at once. */
+export function writeJson(res: ServerResponse, httpStatus: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'application/json', ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
   res.end(body);
 }
 
-/** The body of a failed stream, after or instead of its results (grpc-gateway's StreamError). */
+/**
+ * The last chunk of a stream that fails after its first result (grpc-gateway's StreamError, a
+ * proto message written by jsonpb: zero fields left out; no newline after it).
+ */
 export function streamErrorChunk(failure: GrpcStatus): string {
   const httpCode = httpStatusOf(failure.code);
-  return JSON.stringify({ error: { grpc_code: failure.code, http_code: httpCode, message: failure.details, http_status: HTTP_STATUS_TEXT[httpCode] ?? '' } });
+  const error: Record<string, unknown> = { grpc_code: failure.code, http_code: httpCode, message: failure.details, http_status: HTTP_STATUS_TEXT[httpCode] ?? '' };
+  for (const [name, value] of Object.entries(error)) if (value === 0 || value === '') delete error[name];
+  return JSON.stringify({ error });
 }
 
 const HTTP_STATUS_TEXT: Record<number, string> = {
@@ -70,8 +96,9 @@ const HTTP_STATUS_TEXT: Record<number, string> = {
 
 /** Go's http.Error: a plain-text line (404 "Not Found", 405 "Method Not Allowed", ...). */
 export function writePlainError(res: ServerResponse, httpStatus: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', ...headers });
-  res.end(`${text}\n`);
+  const body = `${text}\n`;
+  res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(body);
 }
 
 /** The request's path without its query. */

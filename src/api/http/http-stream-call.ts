@@ -1,13 +1,15 @@
 // A bidirectional gRPC call (Watch, LeaseKeepAlive) carried over one HTTP/1.1 request, as etcd's
 // gateway carries it: the requests come from the body, each response goes out as a chunk
-// `{"result": ...}` and a newline, and a failure as a last chunk `{"error": {...}}`. It offers the
+// `{"result": ...}` and a newline, and a failure as a last chunk `{"error": {...}}` (no newline) or,
+// before the first result, as a failed call's answer (grpc-gateway reads the stream's header first,
+// and a call that fails before sending anything has none: it answers as for a unary call). It offers the
 // handlers what they use of grpc-js's ServerDuplexStream: 'data', 'end', 'cancelled', 'drain',
 // write(), end(), and emit('error', status) to fail the call.
 
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Metadata } from '@grpc/grpc-js';
-import { CORS_HEADERS, asGrpcStatus, httpStatusOf, streamErrorChunk } from './http-status.js';
+import { CORS_HEADERS, asGrpcStatus, streamErrorChunk, writeCallError } from './http-status.js';
 
 export interface HttpStreamCallOptions {
   readonly metadata: Metadata;
@@ -68,7 +70,8 @@ export class HttpStreamCall extends EventEmitter {
   end(): void {
     if (this.finished) return;
     this.finished = true;
-    this.sendHeaders(200);
+    // A stream that ends without a message has sent no gRPC header for grpc-gateway to forward.
+    this.sendHeaders(200, { withServerHeader: false });
     this.res.end();
   }
 
@@ -76,13 +79,15 @@ export class HttpStreamCall extends EventEmitter {
     if (this.finished) return;
     this.finished = true;
     const failure = asGrpcStatus(error);
-    this.sendHeaders(httpStatusOf(failure.code));
+    if (!this.headersSent) return writeCallError(this.res, failure, { answered: false });
     this.res.end(streamErrorChunk(failure));
   }
 
-  private sendHeaders(httpStatus: number): void {
+  /** With the gRPC server's response header forwarded, as grpc-gateway does once the stream has one. */
+  private sendHeaders(httpStatus: number, { withServerHeader = true }: { withServerHeader?: boolean } = {}): void {
     if (this.headersSent) return;
     this.headersSent = true;
-    this.res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    const serverHeader = withServerHeader ? { 'Grpc-Metadata-Content-Type': 'application/grpc' } : {};
+    this.res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'application/json', ...serverHeader, 'Transfer-Encoding': 'chunked' });
   }
 }
