@@ -1,4 +1,5 @@
-// How etcd's gateway (grpc-gateway v1) turns a gRPC status into HTTP: the status code, and the
+// How etcd 3.4's gateway (grpc-gateway v1, a version between v1.5 and v1.9.4: its errors carry
+// `message`, FailedPrecondition is 412) turns a gRPC status into HTTP: the status code, and the
 // bodies it writes for a failed call and for a failed stream.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,8 +16,8 @@ const HTTP_BY_GRPC: Record<number, number> = {
   [status.PERMISSION_DENIED]: 403,
   [status.UNAUTHENTICATED]: 401,
   [status.RESOURCE_EXHAUSTED]: 429,
-  // grpc-gateway v1 deliberately does not say 412 Precondition Failed here.
-  [status.FAILED_PRECONDITION]: 400,
+  // etcd 3.4.23 answers 412 (its grpc-gateway predates v1.9.5, which changed this to 400).
+  [status.FAILED_PRECONDITION]: 412,
   [status.ABORTED]: 409,
   [status.OUT_OF_RANGE]: 400,
   [status.UNIMPLEMENTED]: 501,
