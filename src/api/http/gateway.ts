@@ -4,6 +4,7 @@
 // lines, as grpc-gateway does.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { posix } from 'node:path';
 import {
   Metadata,
   status,
@@ -14,7 +15,7 @@ import {
 } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { GoJsonSyntaxError, type GoJsonNode } from './go-json.js';
-import { asGrpcStatus, writeCallError, writeJson, writePlainError, type GrpcStatus } from './http-status.js';
+import { CORS_HEADERS, asGrpcStatus, writeCallError, writeJson, writePlainError, type GrpcStatus } from './http-status.js';
 import { HttpStreamCall, type HttpStreamCallOptions } from './http-stream-call.js';
 import { JsonRequestError, NullListEntryError, etcdTypes, jsonToProtobuf, protobufToJson } from './json-codec.js';
 import { readFirstJsonValue, readJsonValues } from './json-values.js';
@@ -58,13 +59,19 @@ export class JsonGateway {
     }
   }
 
-  /** True when `path` is the gateway's (under /v3/); it has then answered. */
+  /** True when `path` is the gateway's: /v3 and what is under it, and etcd 3.4's /v3beta/ alias. */
   handles(path: string): boolean {
-    return path.startsWith('/v3/');
+    return path === '/v3' || path.startsWith('/v3/') || path.startsWith('/v3beta/');
   }
 
   serve(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const method = this.methods.get(path);
+    // etcd 3.4 serves /v3beta/... as /v3/... (the path is rewritten before Go's ServeMux sees it).
+    const v3Path = path.startsWith('/v3beta/') ? `/v3/${path.slice('/v3beta/'.length)}` : path;
+    // Go's ServeMux: the subtree's root without its slash, and a path that is not clean, are
+    // redirected (301, the query kept, no body for a POST).
+    const canonical = v3Path === '/v3' ? '/v3/' : cleanPath(v3Path);
+    if (canonical !== v3Path) return redirect(req, res, canonical);
+    const method = this.methods.get(v3Path);
     if (method === undefined) return writePlainError(res, 404, 'Not Found');
     if (req.method !== 'POST') return writePlainError(res, 405, 'Method Not Allowed');
     void this.readBody(req).then(
@@ -180,6 +187,27 @@ export class JsonGateway {
       req.on('error', reject);
     });
   }
+}
+
+/** Go's cleanPath: path.Clean, keeping a trailing slash. */
+function cleanPath(path: string): string {
+  const cleaned = posix.normalize(path);
+  return cleaned.endsWith('/') || !path.endsWith('/') ? cleaned : `${cleaned}/`;
+}
+
+/** Go's http.Redirect with 301 for a request that is not GET or HEAD: a Location and no body. */
+function redirect(req: IncomingMessage, res: ServerResponse, path: string): void {
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  const location = query === -1 ? path : `${path}${url.slice(query)}`;
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    const body = `<a href="${location.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;')}">Moved Permanently</a>.\n\n`;
+    res.writeHead(301, { ...CORS_HEADERS, Location: location, 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return;
+  }
+  res.writeHead(301, { ...CORS_HEADERS, Location: location, 'Content-Length': '0' });
+  res.end();
 }
 
 /** The gRPC server's response header, content-type, as grpc-gateway forwards it on an answer. */
