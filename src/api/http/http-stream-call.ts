@@ -1,15 +1,15 @@
 // A bidirectional gRPC call (Watch, LeaseKeepAlive) carried over one HTTP/1.1 request, as etcd's
 // gateway carries it: the requests come from the body, each response goes out as a chunk
-// `{"result": ...}` and a newline, and a failure as a last chunk `{"error": {...}}` (no newline) or,
-// before the first result, as a failed call's answer (grpc-gateway reads the stream's header first,
-// and a call that fails before sending anything has none: it answers as for a unary call). It offers the
+// `{"result": ...}` and a newline, and a failure as a last chunk `{"error": {...}}` (no newline),
+// under the failure's HTTP status when it comes before the first result (etcd 3.4.23 answers a
+// hasleader watch on a member without a leader so: 503, chunked, the error chunk). It offers the
 // handlers what they use of grpc-js's ServerDuplexStream: 'data', 'end', 'cancelled', 'drain',
 // write(), end(), and emit('error', status) to fail the call.
 
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Metadata } from '@grpc/grpc-js';
-import { CORS_HEADERS, asGrpcStatus, streamErrorChunk, writeCallError } from './http-status.js';
+import { CORS_HEADERS, asGrpcStatus, httpStatusOf, streamErrorChunk } from './http-status.js';
 
 export interface HttpStreamCallOptions {
   readonly metadata: Metadata;
@@ -79,7 +79,8 @@ export class HttpStreamCall extends EventEmitter {
     if (this.finished) return;
     this.finished = true;
     const failure = asGrpcStatus(error);
-    if (!this.headersSent) return writeCallError(this.res, failure, { answered: false });
+    // Before any result the gRPC server has sent no header for grpc-gateway to forward.
+    this.sendHeaders(httpStatusOf(failure.code), { withServerHeader: false });
     this.res.end(streamErrorChunk(failure));
   }
 
