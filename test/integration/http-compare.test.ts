@@ -378,7 +378,7 @@ describeWithBinaries(['etcd'], 'HTTP/JSON gateway: etcd 3.4 (1 member) vs raftkv
     const txns: object[] = [
       { compare: {} }, { compare: 'x' }, { compare: ['x'] }, { success: [{ request_range: 'x' }] }, { success: { request_range: {} } },
       { compare: [{ key, target: 'BAD' }] }, { compare: [{ key, result: 'BAD' }] }, { compare: [{ key, target: 'VERSION', version: 'x' }] },
-      { success: [{ request_put: null }] }, { compare: null, success: null }, { success: [{ request_txn: { success: [{ request_range: { key: 5 } }] } }] },
+      { success: [{ request_put: null }] }, { compare: null, success: null }, { compare: [{ version: 'x', range_end: 1 }] }, { success: [{ request_txn: { success: [{ request_range: { key: 5 } }] } }] },
     ];
     for (const body of txns) await same('/v3/kv/txn', JSON.stringify(body));
     await same('/v3/kv/txn', '{"compare":[null]}'); // etcd's gateway panics on the nil entry: the connection closes
