@@ -4,7 +4,8 @@
 // watch ends with grpc-gateway's error chunk
 // `{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}`
 // (after its results, no newline after it); a new hasleader watch on the leaderless member is
-// answered 503 with that chunk alone; a watch without the header stays open. Compared as
+// answered 503 with that chunk alone, and so is a keepalive the member cannot renew; a watch
+// without the header stays open. Compared as
 // http-compare.test.ts compares (http-compare-support.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -66,6 +67,8 @@ describeWithBinaries(['etcd'], 'HTTP/JSON gateway streams losing their leader: e
         const answer = await send(system.port, 'POST', '/v3/kv/put', JSON.stringify({ key: b64('k'), value: b64('v') }));
         if ('dropped' in answer || answer.status !== 200) throw new Error(JSON.stringify(answer));
       });
+      const granted = await send(system.port, 'POST', '/v3/lease/grant', JSON.stringify({ ID: '7', TTL: '600' }));
+      expect('dropped' in granted ? 0 : granted.status, system.name).toBe(200);
     }
   }, 60_000);
 
@@ -97,6 +100,16 @@ describeWithBinaries(['etcd'], 'HTTP/JSON gateway streams losing their leader: e
     }));
     expect(refused[1]).toEqual(refused[0]);
     expect(refused[0].status).toBe(503);
+
+    // A keepalive the leaderless member cannot renew: refused before any result, with or without
+    // the header (without it, after the member has waited for a leader in vain).
+    for (const headers of [HAS_LEADER, {}]) {
+      const keepalives = await Promise.all(systems.map(async (system) => {
+        const stream = await openStream(system.port, '/v3/lease/keepalive', JSON.stringify({ ID: '7' }), headers, system);
+        return { status: stream.status, headers: headersOf(stream), rest: parseBody(await stream.rest(), system) };
+      }));
+      expect(keepalives[1], JSON.stringify(headers)).toEqual(keepalives[0]);
+    }
 
     // The watch without the header is still open on both (as it was when the others ended).
     expect(watches.map(({ plain }) => plain.isEnded())).toEqual([false, false]);
