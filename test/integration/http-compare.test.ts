@@ -279,6 +279,12 @@ describeWithBinaries(['etcd'], 'HTTP/JSON gateway: etcd 3.4 (1 member) vs raftkv
       expect({ ...members(b, raftkv), body: { ...members(b, raftkv).body, members: [] } }).toEqual({ ...members(a, etcd), body: { ...members(a, etcd).body, members: [] } });
     }
 
+    // Membership changes refused alike: an unknown member (whatever the URLs), a URL that is none.
+    await same('/v3/cluster/member/update', JSON.stringify({ ID: '1', peerURLs: ['bad'] }));
+    await same('/v3/cluster/member/update', JSON.stringify({ ID: '1' }));
+    await same('/v3/cluster/member/remove', JSON.stringify({ ID: '1' }));
+    await same('/v3/cluster/member/promote', JSON.stringify({ ID: '1' }));
+    await same('/v3/cluster/member/add', JSON.stringify({ peerURLs: ['notaurl'] }));
     await same('/v3/maintenance/status', '{}');
     await same('/v3/maintenance/alarm', '{}');
     await same('/v3/maintenance/alarm', JSON.stringify({ action: 'GET' }));
