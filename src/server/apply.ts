@@ -183,7 +183,8 @@ function compareKeyValue(compare: Compare, kv: KeyValue): boolean {
       order = compareLeaseIds(kv.lease, compare.lease ?? NO_LEASE);
       break;
     default:
-      return false;
+      // etcd 3.4 compares nothing for a target it does not know: the order stays "equal".
+      order = 0;
   }
   switch (compare.result ?? 0) {
     case CompareResult.Equal:
@@ -195,7 +196,8 @@ function compareKeyValue(compare: Compare, kv: KeyValue): boolean {
     case CompareResult.NotEqual:
       return order !== 0;
     default:
-      return false;
+      // etcd 3.4 counts a compare whose result it does not know as holding.
+      return true;
   }
 }
 

@@ -181,6 +181,7 @@ describeWithBinaries(['etcd'], 'HTTP/JSON gateway: etcd 3.4 (1 member) vs raftkv
       JSON.stringify({ compare: [{ key: b64('k/a'), target: 2, result: 1, mod_revision: '0' }] }), // enums by number
       JSON.stringify({ compare: [cmp('VERSION', 'GREATER', 'version', '0', 'k/', { range_end: b64('k0') })] }), // compare over a range
       JSON.stringify({ compare: [cmp('CREATE', 'EQUAL', 'create_revision', '0', 'absent')] }),
+      JSON.stringify({ compare: [{ key: b64('k/a'), target: 9 }, { key: b64('k/a'), target: 'VERSION', result: 9, version: '7' }] }), // unknown enum numbers
       // base+15: puts, a delete with prev_kv, a range after them, nested txns. etcd decides every
       // compare before the ops run: the nested compare on t/1 fails (t/1 is not there yet).
       JSON.stringify({

@@ -39,3 +39,17 @@ describe('nested txn compares', () => {
     expect(Buffer.from(store.get(b('k'))!.value).toString()).toBe('new');
   });
 });
+
+describe('compares with a target or result etcd 3.4 does not know', () => {
+  it('hold as etcd 3.4 has them: an unknown target compares equal, an unknown result holds', async () => {
+    const store = await openStore();
+    const txn = store.write();
+    applyPut(txn, { key: b('k'), value: b('v') }, context);
+    const holds = (target: number, result: number): boolean => applyTxn(txn, { compare: [{ key: b('k'), target, result }] }, context).succeeded;
+    expect(holds(9, CompareResult.Equal)).toBe(true);
+    expect(holds(9, CompareResult.NotEqual)).toBe(false);
+    expect(holds(CompareTarget.Version, 9)).toBe(true);
+    expect(holds(CompareTarget.Value, 9)).toBe(true);
+    txn.end();
+  });
+});
