@@ -36,7 +36,7 @@ export const COMPARED_HEADERS = [
   'access-control-allow-origin', 'access-control-allow-methods', 'access-control-allow-headers',
 ];
 
-const ID_FIELDS = new Set(['cluster_id', 'member_id', 'leader']);
+const ID_FIELDS = new Set(['cluster_id', 'member_id', 'leader', 'memberID']);
 const REVISION_FIELDS = new Set(['revision', 'create_revision', 'mod_revision', 'compact_revision']);
 
 export function signed(n: number): string {
@@ -50,6 +50,8 @@ export function normalize(value: unknown, system: System, key = '', parent = '')
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalize(v, system, k, key)]));
   }
   if (ID_FIELDS.has(key)) return '<id>';
+  // Status lists alarms as text naming the member.
+  if (key === 'errors' && typeof value === 'string') return value.replace(/memberID:\d+/, 'memberID:<id>');
   if (key === 'raft_term' || key === 'raftTerm') return '<term>';
   if (key === 'raftIndex' || key === 'raftAppliedIndex') return '<index>';
   if (key === 'dbSize' || key === 'dbSizeInUse') return '<bytes>';

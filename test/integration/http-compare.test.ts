@@ -290,6 +290,21 @@ describeWithBinaries(['etcd'], 'HTTP/JSON gateway: etcd 3.4 (1 member) vs raftkv
     await same('/v3/maintenance/alarm', '{}');
     await same('/v3/maintenance/alarm', JSON.stringify({ action: 'GET' }));
     await same('/v3/maintenance/alarm', JSON.stringify({ action: 'GET', alarm: 'BAD' }));
+
+    // A NOSPACE alarm raised on the answering member: listed, in Status, writes refused; then cleared.
+    const memberIds = new Map<System, string>();
+    for (const system of systems) {
+      const status = await send(system.port, 'POST', '/v3/maintenance/status', '{}');
+      memberIds.set(system, (JSON.parse((status as Answer).body) as { header: { member_id: string } }).header.member_id);
+    }
+    const alarm = (action: string, name: string) => (s: System) => JSON.stringify({ action, memberID: memberIds.get(s), alarm: name });
+    await same('/v3/maintenance/alarm', alarm('ACTIVATE', 'NOSPACE'));
+    await same('/v3/maintenance/alarm', JSON.stringify({ action: 'GET' }));
+    await same('/v3/maintenance/status', '{}');
+    await same('/v3/kv/put', JSON.stringify({ key: b64('k/nospace'), value: b64('x') })); // 429, database space exceeded
+    await same('/v3/maintenance/alarm', alarm('DEACTIVATE', 'NOSPACE'));
+    await same('/v3/maintenance/alarm', JSON.stringify({ action: 'GET' }));
+    await same('/v3/maintenance/alarm', alarm('DEACTIVATE', 'NOSPACE')); // nothing to clear
   });
 
   it('watch: history with prev_kv, a compacted start revision, filters, a progress request and a cancel in the same body', async () => {
