@@ -48,8 +48,9 @@ function rangeResponse(h: object, result: RangeResult, request: { count_only?: b
 }
 
 /**
- * Shapes a Txn's outcome as etcd's ResponseOp list (nested Txns included). As etcd does, the
- * headers inside carry only the revision each operation saw.
+ * Shapes a Txn's outcome as etcd's ResponseOp list (nested Txns included). As etcd 3.4 does, the
+ * headers inside carry only the revision each operation saw, and a nested Txn's own header is
+ * empty (its operations' headers have their revisions).
  */
 function txnResponse(h: object, outcome: TxnOutcome, request: TxnRequest): object {
   const ops = (outcome.succeeded ? request.success : request.failure) ?? [];
@@ -61,7 +62,7 @@ function txnResponse(h: object, outcome: TxnOutcome, request: TxnRequest): objec
     if ('deleteRange' in response) {
       return { response_delete_range: { header: inner, deleted: response.deleteRange.deleted, prev_kvs: response.deleteRange.prevKvs.map((kv) => keyValue(kv)) } };
     }
-    return { response_txn: txnResponse(inner, response.txn, op?.request_txn ?? {}) };
+    return { response_txn: txnResponse({}, response.txn, op?.request_txn ?? {}) };
   });
   return { header: h, succeeded: outcome.succeeded, responses };
 }
@@ -139,9 +140,10 @@ export function maintenanceService(member: MaintenanceServer): UntypedServiceImp
         isLearner: status.isLearner,
       };
     }),
+    // etcd 3.4's Alarm answer has no header (its applier builds the answer and nothing fills one in).
     Alarm: unary(async (request) => {
       const result = await member.alarm(request);
-      return { header: header(result.header), alarms: result.alarms.map((a) => ({ memberID: a.memberID, alarm: a.alarm })) };
+      return { alarms: result.alarms.map((a) => ({ memberID: a.memberID, alarm: a.alarm })) };
     }),
     MoveLeader: unary(async (request) => {
       const result = await member.moveLeader(Number(request.targetID ?? 0));

@@ -63,9 +63,12 @@ export class Alarms {
     return this.list(target.alarm);
   }
 
-  /** How Status reports them, as etcd prints an AlarmMember. */
+  /**
+   * How Status reports them, as etcd 3.4 prints an AlarmMember (protobuf's compact text format,
+   * which ends each field with a space: "memberID:1 alarm:NOSPACE ").
+   */
   describe(): string[] {
-    return this.active.map((member) => `memberID:${member.memberID} alarm:${ALARM_NAMES[member.alarm] ?? member.alarm}`);
+    return this.active.map((member) => `memberID:${member.memberID} alarm:${ALARM_NAMES[member.alarm] ?? member.alarm} `);
   }
 
   private save(): void {

@@ -104,14 +104,34 @@ export function applyDeleteRange(txn: WriteTxn, request: DeleteRangeRequest): De
   return { deleted: prevKvs.length, prevKvs: request.prev_kv ? prevKvs.map((kv) => ({ ...kv })) : [] };
 }
 
-/** A Txn: the compares decide the branch; its operations then run in order inside `txn`. */
+/**
+ * A Txn: the compares decide the branch; its operations then run in order inside `txn`. As etcd
+ * does (compareToPath), every compare, the nested Txns' included, is decided first, against the
+ * state before the Txn: a nested Txn's compare does not see the writes of the ops before it.
+ */
 export function applyTxn(txn: WriteTxn, request: TxnRequest, context: ApplyContext): TxnOutcome {
-  const succeeded = (request.compare ?? []).every((compare) => compareHolds(txn, compare));
-  const ops = (succeeded ? request.success : request.failure) ?? [];
-  return { succeeded, responses: ops.map((op) => applyOp(txn, op, context)) };
+  const path = comparePath(txn, request);
+  return applyTxnOnPath(txn, request, context, path);
 }
 
-function applyOp(txn: WriteTxn, op: RequestOp, context: ApplyContext): OpOutcome {
+/** The branch each Txn takes, the outer one first, then its chosen ops' nested Txns depth first. */
+function comparePath(txn: WriteTxn, request: TxnRequest, path: boolean[] = []): boolean[] {
+  const succeeded = (request.compare ?? []).every((compare) => compareHolds(txn, compare));
+  path.push(succeeded);
+  for (const op of (succeeded ? request.success : request.failure) ?? []) {
+    if (op.request_txn !== undefined && op.request_txn !== null) comparePath(txn, op.request_txn, path);
+  }
+  return path;
+}
+
+/** Runs the Txn along `path`, taking its decisions from the front. */
+function applyTxnOnPath(txn: WriteTxn, request: TxnRequest, context: ApplyContext, path: boolean[]): TxnOutcome {
+  const succeeded = path.shift() ?? false;
+  const ops = (succeeded ? request.success : request.failure) ?? [];
+  return { succeeded, responses: ops.map((op) => applyOp(txn, op, context, path)) };
+}
+
+function applyOp(txn: WriteTxn, op: RequestOp, context: ApplyContext, path: boolean[]): OpOutcome {
   const revision = (): number => (txn.changes.length > 0 ? txn.revision : txn.revision - 1);
   if (op.request_range !== undefined && op.request_range !== null) {
     return { range: txn.range(op.request_range.key, op.request_range.range_end ?? EMPTY, rangeOptions(op.request_range)), revision: revision() };
@@ -125,7 +145,7 @@ function applyOp(txn: WriteTxn, op: RequestOp, context: ApplyContext): OpOutcome
     return { deleteRange, revision: revision() };
   }
   if (op.request_txn !== undefined && op.request_txn !== null) {
-    const nested = applyTxn(txn, op.request_txn, context);
+    const nested = applyTxnOnPath(txn, op.request_txn, context, path);
     return { txn: nested, revision: revision() };
   }
   throw new ServerError(ServerErrorCode.BadRequest, 'etcdserver: empty request operation');
@@ -163,7 +183,8 @@ function compareKeyValue(compare: Compare, kv: KeyValue): boolean {
       order = compareLeaseIds(kv.lease, compare.lease ?? NO_LEASE);
       break;
     default:
-      return false;
+      // etcd 3.4 compares nothing for a target it does not know: the order stays "equal".
+      order = 0;
   }
   switch (compare.result ?? 0) {
     case CompareResult.Equal:
@@ -175,7 +196,8 @@ function compareKeyValue(compare: Compare, kv: KeyValue): boolean {
     case CompareResult.NotEqual:
       return order !== 0;
     default:
-      return false;
+      // etcd 3.4 counts a compare whose result it does not know as holding.
+      return true;
   }
 }
 

@@ -69,9 +69,11 @@ export class ClusterAdmin implements ClusterServer {
   }
 
   async updateMember(id: number, peerUrls: readonly string[]): Promise<{ header: ResponseHeader; members: MemberInfo[] }> {
-    // The URLs first, as etcd's API reads them before it looks the member up.
-    checkPeerUrls(peerUrls);
+    // The member first: etcd 3.4.23 answers "member not found" for an unknown id whatever the URLs
+    // (curl against it: {"ID":"1","peerURLs":["bad"]} and {"ID":"1"} both get NotFound). It takes
+    // bad or no URLs for a member that exists; raftkv refuses those, so they cannot break the cluster.
     const member = this.existing(id);
+    checkPeerUrls(peerUrls);
     const result = await this.parts.proposals.proposeConfChange(ConfChangeType.UpdateNode, id, peerUrls, member.isLearner);
     return { header: this.header(result.revision), members: this.members() };
   }

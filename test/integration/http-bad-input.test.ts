@@ -93,6 +93,8 @@ function nestedTxn(depth: number): string {
 let cluster: TestCluster;
 let base: string;
 
+const NULL_IN_LIST = /[[,]\s*null\s*[,\]]/;
+
 /** What a watch stream says when its request creates nothing: nothing at all, as on etcd. */
 const SILENT_STREAM = { status: 0, text: '' };
 
@@ -148,6 +150,12 @@ describe('bad input on the JSON gateway', () => {
       try {
         answer = await post(path, body);
       } catch (error) {
+        // The one request etcd's gateway answers by dropping the connection (it panics on a null
+        // entry in a list of messages; see json-codec.ts): fine, if the member still serves.
+        if (NULL_IN_LIST.test(body)) {
+          expect((await post('/v3/maintenance/status', '{}')).status, `case ${i}: ${replay}`).toBe(200);
+          continue;
+        }
         throw new Error(`case ${i} (${path}, ${body.length} bytes: ${body.slice(0, 120)}) got no HTTP answer: ${String(error)}; ${replay}`);
       }
       if (answer === SILENT_STREAM) {

@@ -4,6 +4,7 @@
 // lines, as grpc-gateway does.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { posix } from 'node:path';
 import {
   Metadata,
   status,
@@ -13,11 +14,12 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
-import { CORS_HEADERS, asGrpcStatus, writeCallError, writePlainError, type GrpcStatus } from './http-status.js';
-import { JsonRequestError, TooDeepRequestError, etcdTypes, jsonToProtobuf, protobufToJson } from './json-codec.js';
-import { splitJsonValues } from './json-values.js';
+import { GoJsonSyntaxError, type GoJsonNode } from './go-json.js';
+import { CORS_HEADERS, asGrpcStatus, writeCallError, writeJson, writePlainError, type GrpcStatus } from './http-status.js';
+import { HttpStreamCall, type HttpStreamCallOptions } from './http-stream-call.js';
+import { JsonRequestError, NullListEntryError, TooDeepRequestError, etcdTypes, jsonToProtobuf, protobufToJson } from './json-codec.js';
+import { readFirstJsonValue, readJsonValues } from './json-values.js';
 import type { GatewayRoute } from './routes.js';
-import { HttpStreamCall } from './http-stream-call.js';
 
 /** One method the gateway serves: how to decode, call and encode it. */
 interface GatewayMethod {
@@ -57,26 +59,32 @@ export class JsonGateway {
     }
   }
 
-  /** True when `path` is the gateway's (under /v3/); it has then answered. */
+  /** True when `path` is the gateway's: /v3 and what is under it, and etcd 3.4's /v3beta/ alias. */
   handles(path: string): boolean {
-    return path.startsWith('/v3/');
+    return path === '/v3' || path.startsWith('/v3/') || path.startsWith('/v3beta/');
   }
 
   serve(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const method = this.methods.get(path);
+    // etcd 3.4 serves /v3beta/... as /v3/... (the path is rewritten before Go's ServeMux sees it).
+    const v3Path = path.startsWith('/v3beta/') ? `/v3/${path.slice('/v3beta/'.length)}` : path;
+    // Go's ServeMux: the subtree's root without its slash, and a path that is not clean, are
+    // redirected (301, the query kept, no body for a POST).
+    const canonical = v3Path === '/v3' ? '/v3/' : cleanPath(v3Path);
+    if (canonical !== v3Path) return redirect(req, res, canonical);
+    const method = this.methods.get(v3Path);
     if (method === undefined) return writePlainError(res, 404, 'Not Found');
     if (req.method !== 'POST') return writePlainError(res, 405, 'Method Not Allowed');
     void this.readBody(req).then(
       (body) => {
         if (body === null) {
           res.setHeader('Connection', 'close');
-          return writeCallError(res, { code: status.RESOURCE_EXHAUSTED, details: `grpc: received message larger than max (${this.bodyBytesMax()} vs. ${this.options.maxRequestBytes})` });
+          return writeCallError(res, { code: status.RESOURCE_EXHAUSTED, details: `grpc: received message larger than max (${this.bodyBytesMax()} vs. ${this.options.maxRequestBytes})` }, { answered: true });
         }
         try {
           this.call(method, req, res, body);
         } catch (error) {
           // A request the gateway failed on is answered, never left to crash the member.
-          if (!res.headersSent) writeCallError(res, { code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) });
+          if (!res.headersSent) writeCallError(res, { code: status.INTERNAL, details: error instanceof Error ? error.message : String(error) }, { answered: true });
           else res.destroy();
         }
       },
@@ -84,46 +92,80 @@ export class JsonGateway {
     );
   }
 
-  private call(method: GatewayMethod, req: IncomingMessage, res: ServerResponse, body: string): void {
+  private call(method: GatewayMethod, req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     const { definition, handler, requestType, responseType } = method;
     if (definition === undefined || handler === undefined || requestType === undefined || responseType === undefined) {
-      return writeCallError(res, { code: status.UNIMPLEMENTED, details: `unknown method ${method.method} for service etcdserverpb.${method.service}` });
+      return writeCallError(res, { code: status.UNIMPLEMENTED, details: `unknown method ${method.method} for service etcdserverpb.${method.service}` }, { answered: true });
     }
     const metadata = metadataOf(req);
     const peer = `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}`;
-    let requests: unknown[];
-    try {
-      const texts = definition.requestStream ? splitJsonValues(body) : [body];
-      requests = texts.map((text) => this.decode(definition, requestType, text));
-    } catch (error) {
-      if (error instanceof JsonRequestError || error instanceof TooDeepRequestError) return writeCallError(res, { code: status.INVALID_ARGUMENT, details: error.message });
-      if (error instanceof RequestTooLarge) return writeCallError(res, { code: status.RESOURCE_EXHAUSTED, details: error.message });
-      throw error;
-    }
     const toJson = (response: unknown): Record<string, unknown> => protobufToJson(responseType, definition.responseSerialize(response));
-    if (!definition.requestStream && !definition.responseStream) {
-      const call = { request: requests[0], metadata, cancelled: false, getPeer: () => peer, getPath: () => definition.path, getDeadline: () => Infinity, on: () => call, once: () => call };
-      (handler as (call: unknown, callback: (error: unknown, response: unknown) => void) => void)(call, (error, response) => {
-        if (error !== null && error !== undefined) return writeCallError(res, asGrpcStatus(error));
-        let json: Record<string, unknown>;
-        try {
-          json = toJson(response);
-        } catch (encodeError) {
-          return writeCallError(res, { code: status.INTERNAL, details: encodeError instanceof Error ? encodeError.message : String(encodeError) });
-        }
-        res.writeHead(200, { ...CORS_HEADERS, 'Content-Type': 'application/json', 'Grpc-Metadata-Content-Type': 'application/grpc' });
-        res.end(JSON.stringify(json));
-      });
-      return;
+    if (definition.requestStream) return this.callStream(method.method, definition, requestType, handler, res, body, { metadata, peer, path: definition.path, toJson });
+    let request: unknown;
+    try {
+      request = this.decode(definition, requestType, readFirstJsonValue(body));
+    } catch (error) {
+      return this.refuse(res, error, status.INVALID_ARGUMENT);
     }
-    const call = new HttpStreamCall(res, { metadata, peer, path: definition.path, toJson });
+    const call = { request, metadata, cancelled: false, getPeer: () => peer, getPath: () => definition.path, getDeadline: () => Infinity, on: () => call, once: () => call };
+    (handler as (call: unknown, callback: (error: unknown, response: unknown) => void) => void)(call, (error, response) => {
+      if (error !== null && error !== undefined) return writeCallError(res, asGrpcStatus(error), { answered: true });
+      let json: Record<string, unknown>;
+      try {
+        json = toJson(response);
+      } catch (encodeError) {
+        return writeCallError(res, { code: status.INTERNAL, details: encodeError instanceof Error ? encodeError.message : String(encodeError) }, { answered: true });
+      }
+      writeJson(res, 200, JSON.stringify(json), SERVER_HEADERS);
+    });
+  }
+
+  /**
+   * A streaming call, as grpc-gateway runs one: the body's requests are sent one by one; one it
+   * cannot read ends the sending there, and when it is the first, the call fails before it starts
+   * with Go's error as an Unknown status (HTTP 500), as grpc-gateway returns a plain error then.
+   */
+  private callStream(
+    methodName: string,
+    definition: MethodDefinition<unknown, unknown>,
+    requestType: protobuf.Type,
+    handler: UntypedHandleCall,
+    res: ServerResponse,
+    body: Buffer,
+    options: HttpStreamCallOptions,
+  ): void {
+    const { values, error: unreadable } = readJsonValues(body);
+    const requests: unknown[] = [];
+    let failure: unknown = unreadable;
+    for (const value of values) {
+      try {
+        requests.push(this.decode(definition, requestType, value));
+      } catch (error) {
+        failure = error;
+        break;
+      }
+    }
+    if (requests.length === 0 && failure !== null) return this.refuse(res, failure, status.UNKNOWN);
+    const call = new HttpStreamCall(res, options);
     (handler as (call: unknown) => void)(call);
-    call.deliver(requests, { endAfter: method.method === 'LeaseKeepAlive' });
+    // The request side closes at the end of the body (or at the first unreadable request), which
+    // ends a LeaseKeepAlive; etcd 3.4 keeps a watch open until the client goes.
+    call.deliver(requests, { endAfter: methodName === 'LeaseKeepAlive' });
+  }
+
+  /** Answers a request the gateway could not turn into a gRPC request, as etcd's gateway does. */
+  private refuse(res: ServerResponse, error: unknown, readErrorCode: number): void {
+    if (error instanceof GoJsonSyntaxError || error instanceof JsonRequestError) return writeCallError(res, { code: readErrorCode, details: error.message }, { answered: false });
+    if (error instanceof RequestTooLarge) return writeCallError(res, { code: status.RESOURCE_EXHAUSTED, details: error.message }, { answered: true });
+    if (error instanceof TooDeepRequestError) return writeCallError(res, { code: status.INVALID_ARGUMENT, details: error.message }, { answered: true });
+    // A null in a list of messages: etcd's gateway panics marshalling it, and its HTTP server drops the connection.
+    if (error instanceof NullListEntryError) return void res.destroy();
+    throw error;
   }
 
   /** A JSON request as the gRPC server's decoder reads it (the same checks as over gRPC). */
-  private decode(definition: MethodDefinition<unknown, unknown>, requestType: protobuf.Type, text: string): unknown {
-    const bytes = jsonToProtobuf(requestType, text);
+  private decode(definition: MethodDefinition<unknown, unknown>, requestType: protobuf.Type, value: GoJsonNode | null): unknown {
+    const bytes = jsonToProtobuf(requestType, value);
     if (bytes.byteLength > this.options.maxRequestBytes) throw new RequestTooLarge(bytes.byteLength, this.options.maxRequestBytes);
     return definition.requestDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
@@ -134,7 +176,7 @@ export class JsonGateway {
   }
 
   /** The body, or null when it is over bodyBytesMax() (reading stops there). */
-  private readBody(req: IncomingMessage): Promise<string | null> {
+  private readBody(req: IncomingMessage): Promise<Buffer | null> {
     const max = this.bodyBytesMax();
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -148,11 +190,35 @@ export class JsonGateway {
         }
         chunks.push(chunk);
       });
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('end', () => resolve(Buffer.concat(chunks)));
       req.on('error', reject);
     });
   }
 }
+
+/** Go's cleanPath: path.Clean, keeping a trailing slash. */
+function cleanPath(path: string): string {
+  const cleaned = posix.normalize(path);
+  return cleaned.endsWith('/') || !path.endsWith('/') ? cleaned : `${cleaned}/`;
+}
+
+/** Go's http.Redirect with 301 for a request that is not GET or HEAD: a Location and no body. */
+function redirect(req: IncomingMessage, res: ServerResponse, path: string): void {
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  const location = query === -1 ? path : `${path}${url.slice(query)}`;
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    const body = `<a href="${location.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;')}">Moved Permanently</a>.\n\n`;
+    res.writeHead(301, { ...CORS_HEADERS, Location: location, 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return;
+  }
+  res.writeHead(301, { ...CORS_HEADERS, Location: location, 'Content-Length': '0' });
+  res.end();
+}
+
+/** The gRPC server's response header, content-type, as grpc-gateway forwards it on an answer. */
+const SERVER_HEADERS = { 'Grpc-Metadata-Content-Type': 'application/grpc' };
 
 class RequestTooLarge extends Error {
   constructor(bytes: number, max: number) {

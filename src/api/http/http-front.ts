@@ -12,7 +12,7 @@ export function createHttpFront(endpoints: readonly HttpEndpoint[]): Server {
     const path = pathOf(req);
     if (req.method === 'OPTIONS') {
       // etcd's CORS handling answers a preflight itself.
-      res.writeHead(200, { ...CORS_HEADERS });
+      res.writeHead(200, { ...CORS_HEADERS, 'Content-Length': '0' });
       res.end();
       return;
     }

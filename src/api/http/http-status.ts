@@ -1,4 +1,5 @@
-// How etcd's gateway (grpc-gateway v1) turns a gRPC status into HTTP: the status code, and the
+// How etcd 3.4's gateway (grpc-gateway v1, a version between v1.5 and v1.9.4: its errors carry
+// `message`, FailedPrecondition is 412) turns a gRPC status into HTTP: the status code, and the
 // bodies it writes for a failed call and for a failed stream.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,6 +16,7 @@ const HTTP_BY_GRPC: Record<number, number> = {
   [status.PERMISSION_DENIED]: 403,
   [status.UNAUTHENTICATED]: 401,
   [status.RESOURCE_EXHAUSTED]: 429,
+  // etcd 3.4.23 answers 412 (its grpc-gateway predates v1.9.5, which changed this to 400).
   [status.FAILED_PRECONDITION]: 412,
   [status.ABORTED]: 409,
   [status.OUT_OF_RANGE]: 400,
@@ -49,17 +51,42 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Headers': 'accept, content-type, authorization',
 };
 
-/** A failed unary call: `{"error": M, "message": M, "code": C}` with the mapped HTTP status. */
-export function writeCallError(res: ServerResponse, failure: GrpcStatus): void {
-  const body = JSON.stringify({ error: failure.details, message: failure.details, code: failure.code });
-  res.writeHead(httpStatusOf(failure.code), { ...CORS_HEADERS, 'Content-Type': 'application/json' });
+/** The trailer a gRPC server sends with a failed call, which grpc-gateway forwards. */
+const GRPC_TRAILER = 'Grpc-Trailer-Content-Type';
+
+/**
+ * A failed call: `{"error": M, "message": M, "code": C}` with the mapped HTTP status (jsonpb leaves
+ * out an empty message). When the gRPC server answered the failure (`answered`), grpc-gateway
+ * forwards the server's trailer, content-type, as an HTTP trailer; a request it could not even
+ * read never reached the server and has none.
+ */
+export function writeCallError(res: ServerResponse, failure: GrpcStatus, { answered }: { answered: boolean }): void {
+  const body = JSON.stringify(failure.details === '' ? { code: failure.code } : { error: failure.details, message: failure.details, code: failure.code });
+  if (answered) {
+    res.writeHead(httpStatusOf(failure.code), { ...CORS_HEADERS, 'Content-Type': 'application/json', Trailer: GRPC_TRAILER });
+    res.write(body);
+    res.addTrailers({ [GRPC_TRAILER]: 'application/grpc' });
+    res.end();
+    return;
+  }
+  writeJson(res, httpStatusOf(failure.code), body);
+}
+
+/** A whole JSON answer, with its length, as Go's server sends a short answer written at once. */
+export function writeJson(res: ServerResponse, httpStatus: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'application/json', ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
   res.end(body);
 }
 
-/** The body of a failed stream, after or instead of its results (grpc-gateway's StreamError). */
+/**
+ * The last chunk of a stream that fails after its first result (grpc-gateway's StreamError, a
+ * proto message written by jsonpb: zero fields left out; no newline after it).
+ */
 export function streamErrorChunk(failure: GrpcStatus): string {
   const httpCode = httpStatusOf(failure.code);
-  return JSON.stringify({ error: { grpc_code: failure.code, http_code: httpCode, message: failure.details, http_status: HTTP_STATUS_TEXT[httpCode] ?? '' } });
+  const error: Record<string, unknown> = { grpc_code: failure.code, http_code: httpCode, message: failure.details, http_status: HTTP_STATUS_TEXT[httpCode] ?? '' };
+  for (const [name, value] of Object.entries(error)) if (value === 0 || value === '') delete error[name];
+  return JSON.stringify({ error });
 }
 
 const HTTP_STATUS_TEXT: Record<number, string> = {
@@ -70,8 +97,9 @@ const HTTP_STATUS_TEXT: Record<number, string> = {
 
 /** Go's http.Error: a plain-text line (404 "Not Found", 405 "Method Not Allowed", ...). */
 export function writePlainError(res: ServerResponse, httpStatus: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', ...headers });
-  res.end(`${text}\n`);
+  const body = `${text}\n`;
+  res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', ...headers, 'Content-Length': String(Buffer.byteLength(body)) });
+  res.end(body);
 }
 
 /** The request's path without its query. */

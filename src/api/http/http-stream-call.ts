@@ -1,6 +1,8 @@
 // A bidirectional gRPC call (Watch, LeaseKeepAlive) carried over one HTTP/1.1 request, as etcd's
 // gateway carries it: the requests come from the body, each response goes out as a chunk
-// `{"result": ...}` and a newline, and a failure as a last chunk `{"error": {...}}`. It offers the
+// `{"result": ...}` and a newline, and a failure as a last chunk `{"error": {...}}` (no newline),
+// under the failure's HTTP status when it comes before the first result (etcd 3.4.23 answers a
+// hasleader watch on a member without a leader so: 503, chunked, the error chunk). It offers the
 // handlers what they use of grpc-js's ServerDuplexStream: 'data', 'end', 'cancelled', 'drain',
 // write(), end(), and emit('error', status) to fail the call.
 
@@ -68,7 +70,8 @@ export class HttpStreamCall extends EventEmitter {
   end(): void {
     if (this.finished) return;
     this.finished = true;
-    this.sendHeaders(200);
+    // A stream that ends without a message has sent no gRPC header for grpc-gateway to forward.
+    this.sendHeaders(200, { withServerHeader: false });
     this.res.end();
   }
 
@@ -76,13 +79,16 @@ export class HttpStreamCall extends EventEmitter {
     if (this.finished) return;
     this.finished = true;
     const failure = asGrpcStatus(error);
-    this.sendHeaders(httpStatusOf(failure.code));
+    // Before any result the gRPC server has sent no header for grpc-gateway to forward.
+    this.sendHeaders(httpStatusOf(failure.code), { withServerHeader: false });
     this.res.end(streamErrorChunk(failure));
   }
 
-  private sendHeaders(httpStatus: number): void {
+  /** With the gRPC server's response header forwarded, as grpc-gateway does once the stream has one. */
+  private sendHeaders(httpStatus: number, { withServerHeader = true }: { withServerHeader?: boolean } = {}): void {
     if (this.headersSent) return;
     this.headersSent = true;
-    this.res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    const serverHeader = withServerHeader ? { 'Grpc-Metadata-Content-Type': 'application/grpc' } : {};
+    this.res.writeHead(httpStatus, { ...CORS_HEADERS, 'Content-Type': 'application/json', ...serverHeader, 'Transfer-Encoding': 'chunked' });
   }
 }
