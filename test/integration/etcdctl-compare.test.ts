@@ -10,13 +10,11 @@
 // Each `it` continues from the state the previous ones left, in both systems alike.
 // The inner headers of txn answers and the Cluster header are compared in cases of their own.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithBinaries } from '../support/external.js';
-import { freePort, TestCluster } from './harness.js';
+import { ComparisonProcesses, spawnReferenceEtcd } from './reference-etcd.js';
+import { TestCluster } from './harness.js';
 
 interface Outcome {
   code: number | null;
@@ -114,15 +112,12 @@ function innerHeaders(txn: unknown, system: System): unknown[] {
   return responses.flatMap((response) => Object.values(response.Response).map((op) => normalize(op.header, system, 'header')));
 }
 
-const root = mkdtempSync(join(tmpdir(), 'raftkv-etcdctl-compare-'));
-const children: ChildProcess[] = [];
+const processes = new ComparisonProcesses('raftkv-etcdctl-compare-');
+const { root } = processes;
+const children = processes.children;
 let cluster: TestCluster | null = null;
 
-afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await cluster?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => processes.remove(cluster));
 
 describeWithBinaries(['etcd', 'etcdctl'], 'etcdctl output: etcd 3.4 (1 member) vs raftkv (3 members)', (paths) => {
   const etcd: System = { name: 'etcd', endpoint: '', base: 0 };
@@ -197,25 +192,9 @@ describeWithBinaries(['etcd', 'etcdctl'], 'etcdctl output: etcd 3.4 (1 member) v
   };
 
   beforeAll(async () => {
-    const client = await freePort();
-    const peer = await freePort();
-    etcd.endpoint = `127.0.0.1:${client}`;
-    children.push(
-      spawn(paths.etcd, [
-        '--name', 'etcd-ref',
-        '--data-dir', join(root, 'etcd-ref'),
-        '--listen-client-urls', `http://127.0.0.1:${client}`,
-        '--advertise-client-urls', `http://127.0.0.1:${client}`,
-        '--listen-peer-urls', `http://127.0.0.1:${peer}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-        '--initial-cluster', `etcd-ref=http://127.0.0.1:${peer}`,
-        '--initial-cluster-state', 'new',
-        '--initial-cluster-token', 'compare',
-        '--heartbeat-interval', '50',
-        '--election-timeout', '500',
-        '--log-level', 'error',
-      ], { stdio: 'ignore' }),
-    );
+    const reference = await spawnReferenceEtcd(paths.etcd, root);
+    children.push(reference.child);
+    etcd.endpoint = `127.0.0.1:${reference.clientPort}`;
     cluster = await TestCluster.start(3);
     raftkv.endpoint = `127.0.0.1:${cluster.members[0].clientPort}`;
     await Promise.all(systems.map((system) => waitHealthy(system.endpoint)));

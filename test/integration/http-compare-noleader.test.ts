@@ -8,24 +8,20 @@
 // without the header stays open. Compared as
 // http-compare.test.ts compares (http-compare-support.ts).
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithBinaries } from '../support/external.js';
+import { ComparisonProcesses } from './reference-etcd.js';
 import { eventually, freePort, TestCluster } from './harness.js';
 import { b64, COMPARED_HEADERS, openStream, parseBody, send, type OpenStream, type System } from './http-compare-support.js';
 
-const root = mkdtempSync(join(tmpdir(), 'raftkv-http-noleader-'));
-const etcdMembers: ChildProcess[] = [];
+const processes = new ComparisonProcesses('raftkv-http-noleader-');
+const { root } = processes;
+const etcdMembers = processes.children;
 let cluster: TestCluster | null = null;
 
-afterAll(async () => {
-  for (const child of etcdMembers) child.kill('SIGKILL');
-  await cluster?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => processes.remove(cluster));
 
 const HAS_LEADER = { 'Grpc-Metadata-hasleader': 'true' };
 

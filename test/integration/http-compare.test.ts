@@ -17,24 +17,18 @@
 //
 // Each `it` continues from the state the previous ones left, in both systems alike.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithBinaries } from '../support/external.js';
-import { eventually, freePort, TestCluster } from './harness.js';
+import { ComparisonProcesses, spawnReferenceEtcd } from './reference-etcd.js';
+import { eventually, TestCluster } from './harness.js';
 import { b64, COMPARED_HEADERS, GRPC_OVERHEAD_BYTES, MAX_REQUEST_BYTES, openStream, parseBody, send, view, type Answer, type Body, type Outcome, type System } from './http-compare-support.js';
 
-const root = mkdtempSync(join(tmpdir(), 'raftkv-http-compare-'));
-const children: ChildProcess[] = [];
+const processes = new ComparisonProcesses('raftkv-http-compare-');
+const { root } = processes;
+const children = processes.children;
 let cluster: TestCluster | null = null;
 
-afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await cluster?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => processes.remove(cluster));
 
 describeWithBinaries(['etcd'], 'HTTP/JSON gateway: etcd 3.4 (1 member) vs raftkv (3 members)', (paths) => {
   const etcd: System = { name: 'etcd', port: 0, base: 0 };
@@ -60,26 +54,9 @@ describeWithBinaries(['etcd'], 'HTTP/JSON gateway: etcd 3.4 (1 member) vs raftkv
   const rev = (offset: number) => (system: System) => String(system.base + offset);
 
   beforeAll(async () => {
-    const client = await freePort();
-    const peer = await freePort();
-    etcd.port = client;
-    children.push(
-      spawn(paths.etcd, [
-        '--name', 'etcd-ref',
-        '--data-dir', join(root, 'etcd-ref'),
-        '--listen-client-urls', `http://127.0.0.1:${client}`,
-        '--advertise-client-urls', `http://127.0.0.1:${client}`,
-        '--listen-peer-urls', `http://127.0.0.1:${peer}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-        '--initial-cluster', `etcd-ref=http://127.0.0.1:${peer}`,
-        '--initial-cluster-state', 'new',
-        '--initial-cluster-token', 'compare',
-        '--heartbeat-interval', '50',
-        '--election-timeout', '500',
-        '--max-request-bytes', String(MAX_REQUEST_BYTES),
-        '--log-level', 'error',
-      ], { stdio: 'ignore' }),
-    );
+    const reference = await spawnReferenceEtcd(paths.etcd, root, ['--max-request-bytes', String(MAX_REQUEST_BYTES)]);
+    children.push(reference.child);
+    etcd.port = reference.clientPort;
     cluster = await TestCluster.start(3, [`--max-request-bytes=${MAX_REQUEST_BYTES}`]);
     raftkv.port = cluster.members[0].clientPort;
     // Ready when a linearizable read answers over HTTP.
