@@ -27,6 +27,9 @@ const HTTP2_PREFACE_START = Buffer.from('PRI ');
 /** A client that sends fewer bytes than this before its first answer is not HTTP (both protocols send more). */
 const SNIFF_BYTES = HTTP2_PREFACE_START.byteLength;
 
+/** How long a new connection may take to send the bytes that tell its protocol. */
+const SNIFF_TIMEOUT_MS = 10_000;
+
 /** Listeners and the connections they accepted, closed together. */
 export class ClientPort {
   private readonly listeners: NetServer[] = [];
@@ -93,10 +96,13 @@ export class ClientPort {
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     let head: Buffer = Buffer.alloc(0);
+    // A client that never sends its first bytes is not kept forever.
+    socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
     const onData = (chunk: Buffer): void => {
       head = head.byteLength === 0 ? chunk : Buffer.concat([head, chunk]);
       if (head.byteLength < SNIFF_BYTES) return;
       socket.off('data', onData);
+      socket.setTimeout(0);
       socket.pause();
       this.route(socket, head);
     };

@@ -108,15 +108,24 @@ export class JsonGateway {
       return this.refuse(res, error, status.INVALID_ARGUMENT);
     }
     const call = { request, metadata, cancelled: false, getPeer: () => peer, getPath: () => definition.path, getDeadline: () => Infinity, on: () => call, once: () => call };
+    if (definition.responseStream) {
+      // A server-streaming method (none is served yet; Snapshot will be) runs as a stream whose one
+      // request is already there.
+      const streamCall = Object.assign(new HttpStreamCall(res, { metadata, peer, path: definition.path, toJson }), { request });
+      (handler as (call: unknown) => void)(streamCall);
+      return;
+    }
     (handler as (call: unknown, callback: (error: unknown, response: unknown) => void) => void)(call, (error, response) => {
       if (error !== null && error !== undefined) return writeCallError(res, asGrpcStatus(error), { answered: true });
-      let json: Record<string, unknown>;
+      // Encoding can fail (an answer past V8's longest string, say): it is answered, never thrown
+      // into the handler's promise, where it would be an unhandled rejection.
+      let text: string;
       try {
-        json = toJson(response);
+        text = JSON.stringify(toJson(response));
       } catch (encodeError) {
         return writeCallError(res, { code: status.INTERNAL, details: encodeError instanceof Error ? encodeError.message : String(encodeError) }, { answered: true });
       }
-      writeJson(res, 200, JSON.stringify(json), SERVER_HEADERS);
+      writeJson(res, 200, text, SERVER_HEADERS);
     });
   }
 
@@ -170,28 +179,38 @@ export class JsonGateway {
     return definition.requestDeserialize(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
 
-  /** JSON takes more room than protobuf (base64 alone is 4/3): room for any request the server takes. */
+  /**
+   * Room for any request the server takes written as JSON: its bytes as base64 (4/3) plus field
+   * names and punctuation. Bounded so that reading one body cannot hold the event loop, which
+   * also runs Raft, for long: the whole body is parsed in one go.
+   */
   private bodyBytesMax(): number {
-    return this.options.maxRequestBytes * 4;
+    return Math.ceil((this.options.maxRequestBytes * 4) / 3) + JSON_ROOM_BYTES;
   }
 
-  /** The body, or null when it is over bodyBytesMax() (reading stops there). */
+  /** The body, or null when it is over bodyBytesMax() (what is past it is not kept). */
   private readBody(req: IncomingMessage): Promise<Buffer | null> {
     const max = this.bodyBytesMax();
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let bytes = 0;
+      // A body that trickles in is not buffered forever.
+      const deadline = setTimeout(() => req.destroy(), BODY_READ_TIMEOUT_MS);
       req.on('data', (chunk: Buffer) => {
         bytes += chunk.byteLength;
-        if (bytes > max) {
-          req.pause();
-          resolve(null);
-          return;
-        }
-        chunks.push(chunk);
+        // Past the limit the rest is read and dropped, so that the client, still sending, gets
+        // the answer rather than a reset connection.
+        if (bytes > max) chunks.length = 0;
+        else chunks.push(chunk);
       });
-      req.on('end', () => resolve(Buffer.concat(chunks)));
-      req.on('error', reject);
+      req.on('end', () => {
+        clearTimeout(deadline);
+        resolve(bytes > max ? null : Buffer.concat(chunks));
+      });
+      req.on('error', (error) => {
+        clearTimeout(deadline);
+        reject(error);
+      });
     });
   }
 }
@@ -219,6 +238,11 @@ function redirect(req: IncomingMessage, res: ServerResponse, path: string): void
 
 /** The gRPC server's response header, content-type, as grpc-gateway forwards it on an answer. */
 const SERVER_HEADERS = { 'Grpc-Metadata-Content-Type': 'application/grpc' };
+
+/** Field names, quotes and commas around a request's base64 (see bodyBytesMax). */
+const JSON_ROOM_BYTES = 256 * 1024;
+/** How long a request's body may take to arrive in full. */
+const BODY_READ_TIMEOUT_MS = 60_000;
 
 class RequestTooLarge extends Error {
   constructor(bytes: number, max: number) {

@@ -25,7 +25,10 @@ export class HealthEndpoints {
 
   /** True when `path` is one of these endpoints; it has then answered. */
   serve(req: IncomingMessage, res: ServerResponse, path: string): boolean {
-    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    // Only the query is wanted; `new URL` throws on request targets such as "//".
+    const url = req.url ?? '';
+    const queryStart = url.indexOf('?');
+    const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
     if (path === '/health') this.answer(req, res, () => this.health(res, query));
     else if (path === '/version') this.answer(req, res, async () => this.version(res));
     else if (path === '/livez' || path.startsWith('/livez/')) this.answer(req, res, () => this.runChecks(res, path, query, { serializable_read: this.readCheck(true) }));

@@ -4,6 +4,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CORS_HEADERS, pathOf, writePlainError } from './http-status.js';
 
+/** A connection that sends and receives nothing for this long is closed (see createHttpFront). */
+export const HTTP_IDLE_TIMEOUT_MS = 60_000;
+
 /** Answers the request and returns true when `path` is its own. */
 export type HttpEndpoint = (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 
@@ -16,10 +19,18 @@ export function createHttpFront(endpoints: readonly HttpEndpoint[]): Server {
       res.end();
       return;
     }
-    for (const endpoint of endpoints) if (endpoint(req, res, path)) return;
-    writePlainError(res, 404, '404 page not found');
+    try {
+      for (const endpoint of endpoints) if (endpoint(req, res, path)) return;
+      writePlainError(res, 404, '404 page not found');
+    } catch (error) {
+      // An endpoint that throws answers 500; a request never takes the member down.
+      if (!res.headersSent) writePlainError(res, 500, error instanceof Error ? error.message : String(error));
+      else res.destroy();
+    }
   });
-  // A watch answers for as long as the client stays; nothing here times a response out.
-  server.requestTimeout = 0;
+  // Node enforces headersTimeout and requestTimeout only on a server that listens itself, and
+  // this one is handed its connections: a connection idle this long is closed instead (a watch
+  // turns it off for its own response, which may rightly be quiet for hours).
+  server.timeout = HTTP_IDLE_TIMEOUT_MS;
   return server;
 }

@@ -30,6 +30,8 @@ export class HttpStreamCall extends EventEmitter {
   ) {
     super();
     this.metadata = options.metadata;
+    // A watch may rightly say nothing for hours: no idle timeout on this response's connection.
+    res.setTimeout(0);
     // As grpc-js does for a server stream: an emitted 'error' is the call's final status.
     this.on('error', (error: unknown) => this.fail(error));
     res.on('drain', () => this.emit('drain'));
@@ -70,6 +72,8 @@ export class HttpStreamCall extends EventEmitter {
   end(): void {
     if (this.finished) return;
     this.finished = true;
+    // grpc-js's server streams emit 'finish' when they end (the metrics wrapper counts it).
+    this.emit('finish');
     // A stream that ends without a message has sent no gRPC header for grpc-gateway to forward.
     this.sendHeaders(200, { withServerHeader: false });
     this.res.end();
@@ -78,6 +82,7 @@ export class HttpStreamCall extends EventEmitter {
   private fail(error: unknown): void {
     if (this.finished) return;
     this.finished = true;
+    this.emit('finish');
     const failure = asGrpcStatus(error);
     // Before any result the gRPC server has sent no header for grpc-gateway to forward.
     this.sendHeaders(httpStatusOf(failure.code), { withServerHeader: false });
