@@ -27,11 +27,6 @@ import { withGrpcMetrics } from './grpc-metrics.js';
 /** gRPC framing on top of the largest request etcd accepts (its own margin). */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
-/** etcd's request timeout: 5 s plus two election timeouts. */
-export function requestTimeoutMs(electionTimeoutMs: number): number {
-  return 5000 + 2 * electionTimeoutMs;
-}
-
 export interface ClientServer {
   /** Closes the listeners and every open connection, gRPC and HTTP. */
   forceShutdown(): void;
@@ -81,7 +76,7 @@ export async function startClientServer(member: MemberServers, options: ClientSe
   serveStreamsAfterClientGoaway(grpc);
   refuseAsEtcd(grpc, servedPaths);
 
-  const health = new HealthEndpoints(member, requestTimeoutMs(member.electionTimeoutMs));
+  const health = new HealthEndpoints(member);
   const gateway = new JsonGateway(served, GATEWAY_ROUTES, { maxRequestBytes: maxReceiveBytes });
   const http = createHttpFront([
     (req, res, path) => health.serve(req, res, path),

@@ -84,10 +84,11 @@ function measureUnaryLike(handler: UnaryLike, cells: GrpcMethodCells): UnaryLike
   return (call, callback) => {
     cells.started.value += 1;
     const startMs = grpcHandlingTimed() ? performance.now() : -1;
-    handler(call, (error, ...rest) => {
+    // The callback's four parameters spelled out: no rest array per call.
+    handler(call, (error, value, trailer, flags) => {
       cells.handled[codeOf(error as Partial<ServiceError> | null)]!.value += 1;
       if (startMs >= 0) cells.observeHandling((performance.now() - startMs) / 1000);
-      (callback as (...args: unknown[]) => void)(error, ...rest);
+      callback(error, value, trailer, flags);
     });
   };
 }

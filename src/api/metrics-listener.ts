@@ -1,10 +1,11 @@
 // etcd's --listen-metrics-urls: plain-http listeners beside the client port that serve /metrics
 // (Prometheus's text format from the process's registry, src/metrics) and hand every other path to
 // a handler the caller supplies (the member's /health); anything neither serves is a 404. The
-// client port serves /metrics too, through metricsText().
+// client port serves /metrics too, through metricsEndpoint.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { renderMetrics, type MetricsText } from '../metrics/index.js';
+import { renderMetrics } from '../metrics/index.js';
+import { pathOf } from './http/http-status.js';
 
 export const METRICS_PATH = '/metrics';
 
@@ -20,11 +21,6 @@ export interface MetricsListener {
   close(): Promise<void>;
 }
 
-/** The process's metrics, as the client port's /metrics serves them too. */
-export function metricsText(): Promise<MetricsText> {
-  return renderMetrics();
-}
-
 /** /metrics as an endpoint of the client port's HTTP side: answers that path, leaves the others. */
 export function metricsEndpoint(_request: IncomingMessage, response: ServerResponse, path: string): boolean {
   if (path !== METRICS_PATH) return false;
@@ -33,9 +29,9 @@ export function metricsEndpoint(_request: IncomingMessage, response: ServerRespo
 }
 
 /** Writes the metrics as the answer to `response` (500 with the reason if they cannot be read). */
-export async function serveMetrics(response: ServerResponse): Promise<void> {
+async function serveMetrics(response: ServerResponse): Promise<void> {
   try {
-    const { contentType, body } = await metricsText();
+    const { contentType, body } = await renderMetrics();
     response.writeHead(200, { 'Content-Type': contentType }).end(body);
   } catch (error) {
     response.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`error gathering metrics: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -48,7 +44,7 @@ export async function startMetricsListener(urls: readonly string[], handle: Metr
   const ports: number[] = [];
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     // As etcd's mux: any method, the exact path, a query string ignored.
-    const path = (request.url ?? '/').split('?', 1)[0]!;
+    const path = pathOf(request);
     if (metricsEndpoint(request, response, path)) return;
     if (handle(request, response, path)) return;
     response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');

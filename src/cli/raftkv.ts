@@ -2,7 +2,7 @@
 // gracefully on SIGTERM/SIGINT (handing leadership away first when this member leads).
 
 import { pino } from 'pino';
-import { requestTimeoutMs, startClientServer } from '../api/client-server.js';
+import { startClientServer } from '../api/client-server.js';
 import { HealthEndpoints } from '../api/http/health.js';
 import { metricsEndpoint, startMetricsListener } from '../api/metrics-listener.js';
 import { Failpoints } from '../failpoints/failpoints.js';
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   if (config.listenMetricsUrls.length > 0) {
     // etcd's --listen-metrics-urls: plain HTTP with /metrics and /health only (etcd answers its
     // other paths, /version and /readyz among them, with 404 there).
-    const health = new HealthEndpoints(member.servers, requestTimeoutMs(member.servers.electionTimeoutMs));
+    const health = new HealthEndpoints(member.servers);
     try {
       await startMetricsListener(config.listenMetricsUrls, (req, res, path) => path === '/health' && health.serve(req, res, path));
     } catch (error) {

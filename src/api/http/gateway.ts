@@ -76,9 +76,10 @@ export class JsonGateway {
     if (req.method !== 'POST') return writePlainError(res, 405, 'Method Not Allowed');
     void this.readBody(req).then(
       (body) => {
-        if (body === null) {
+        if (typeof body === 'number') {
+          // The protobuf size is unknown (the body was not kept): the body's own size stands in.
           res.setHeader('Connection', 'close');
-          return writeCallError(res, { code: status.RESOURCE_EXHAUSTED, details: `grpc: received message larger than max (${this.bodyBytesMax()} vs. ${this.options.maxRequestBytes})` }, { answered: true });
+          return writeCallError(res, new RequestTooLarge(body, this.options.maxRequestBytes), { answered: true });
         }
         try {
           this.call(method, req, res, body);
@@ -165,7 +166,7 @@ export class JsonGateway {
   /** Answers a request the gateway could not turn into a gRPC request, as etcd's gateway does. */
   private refuse(res: ServerResponse, error: unknown, readErrorCode: number): void {
     if (error instanceof GoJsonSyntaxError || error instanceof JsonRequestError) return writeCallError(res, { code: readErrorCode, details: error.message }, { answered: false });
-    if (error instanceof RequestTooLarge) return writeCallError(res, { code: status.RESOURCE_EXHAUSTED, details: error.message }, { answered: true });
+    if (error instanceof RequestTooLarge) return writeCallError(res, error, { answered: true });
     if (error instanceof TooDeepRequestError) return writeCallError(res, { code: status.INVALID_ARGUMENT, details: error.message }, { answered: true });
     // A null in a list of messages: etcd's gateway panics marshalling it, and its HTTP server drops the connection.
     if (error instanceof NullListEntryError) return void res.destroy();
@@ -188,8 +189,8 @@ export class JsonGateway {
     return Math.ceil((this.options.maxRequestBytes * 4) / 3) + JSON_ROOM_BYTES;
   }
 
-  /** The body, or null when it is over bodyBytesMax() (what is past it is not kept). */
-  private readBody(req: IncomingMessage): Promise<Buffer | null> {
+  /** The body, or its size when that is over bodyBytesMax() (then nothing of it is kept). */
+  private readBody(req: IncomingMessage): Promise<Buffer | number> {
     const max = this.bodyBytesMax();
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -205,7 +206,7 @@ export class JsonGateway {
       });
       req.on('end', () => {
         clearTimeout(deadline);
-        resolve(bytes > max ? null : Buffer.concat(chunks));
+        resolve(bytes > max ? bytes : Buffer.concat(chunks));
       });
       req.on('error', (error) => {
         clearTimeout(deadline);
@@ -245,8 +246,11 @@ const JSON_ROOM_BYTES = 256 * 1024;
 const BODY_READ_TIMEOUT_MS = 60_000;
 
 class RequestTooLarge extends Error {
+  readonly code = status.RESOURCE_EXHAUSTED;
+  readonly details: string;
   constructor(bytes: number, max: number) {
     super(`grpc: received message larger than max (${bytes} vs. ${max})`);
+    this.details = this.message;
     this.name = new.target.name;
   }
 }

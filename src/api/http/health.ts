@@ -17,11 +17,7 @@ const ALARM_NAMES: Record<number, string> = { 1: 'NOSPACE', 2: 'CORRUPT' };
 type Check = () => Promise<string | null>;
 
 export class HealthEndpoints {
-  constructor(
-    private readonly member: MemberServers,
-    /** etcd's request timeout (5 s plus two election timeouts) bounds the health read. */
-    private readonly readTimeoutMs: number,
-  ) {}
+  constructor(private readonly member: MemberServers) {}
 
   /** True when `path` is one of these endpoints; it has then answered. */
   serve(req: IncomingMessage, res: ServerResponse, path: string): boolean {
@@ -80,20 +76,17 @@ export class HealthEndpoints {
     return failure === null ? null : `RANGE ERROR:${failure}`;
   }
 
-  /** A one-key read, local or linearizable, within the request timeout: null, or why it failed. */
+  /**
+   * A one-key read, local or linearizable: null, or why it failed. The member bounds a
+   * linearizable read by etcd's request timeout itself (read-index.ts), so none is added here.
+   */
   private readCheck(serializable: boolean): Check {
     return async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error('etcdserver: request timed out')), this.readTimeoutMs);
-      });
       try {
-        await Promise.race([this.member.kv.range({ key: Buffer.from('health'), limit: 1, keys_only: true, serializable } as never), timeout]);
+        await this.member.kv.range({ key: Buffer.from('health'), limit: 1, keys_only: true, serializable } as never);
         return null;
       } catch (error) {
         return error instanceof Error ? error.message : String(error);
-      } finally {
-        clearTimeout(timer);
       }
     };
   }

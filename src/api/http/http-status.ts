@@ -2,7 +2,7 @@
 // `message`, FailedPrecondition is 412) turns a gRPC status into HTTP: the status code, and the
 // bodies it writes for a failed call and for a failed stream.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { status } from '@grpc/grpc-js';
 
 const HTTP_BY_GRPC: Record<number, number> = {
@@ -84,16 +84,10 @@ export function writeJson(res: ServerResponse, httpStatus: number, body: string,
  */
 export function streamErrorChunk(failure: GrpcStatus): string {
   const httpCode = httpStatusOf(failure.code);
-  const error: Record<string, unknown> = { grpc_code: failure.code, http_code: httpCode, message: failure.details, http_status: HTTP_STATUS_TEXT[httpCode] ?? '' };
+  const error: Record<string, unknown> = { grpc_code: failure.code, http_code: httpCode, message: failure.details, http_status: STATUS_CODES[httpCode] ?? '' };
   for (const [name, value] of Object.entries(error)) if (value === 0 || value === '') delete error[name];
   return JSON.stringify({ error });
 }
-
-const HTTP_STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 408: 'Request Timeout',
-  409: 'Conflict', 412: 'Precondition Failed', 429: 'Too Many Requests', 500: 'Internal Server Error',
-  501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Gateway Timeout',
-};
 
 /** Go's http.Error: a plain-text line (404 "Not Found", 405 "Method Not Allowed", ...). */
 export function writePlainError(res: ServerResponse, httpStatus: number, text: string, headers: Record<string, string> = {}): void {
